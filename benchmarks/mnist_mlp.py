@@ -1,0 +1,114 @@
+"""Time a trainlab training epoch against a plain PyTorch loop over the same in-memory MNIST tensors.
+
+Both sides train the same net (784-256-256-10, ReLU) with Adam (lr 1e-3) on batches of 128 drawn from one
+`TensorBatches` iterator, in this one process, alternating side by side so machine noise hits both alike.
+trainlab runs as `python src/train.py scheduler=none` would (default callbacks, CSV logger, progress bar);
+its epoch time is measured from the first to the last training batch, so validation is not counted.
+
+    TRAINLAB_DATA_DIR=../shared/data python benchmarks/mnist_mlp.py --epochs 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from hydra import compose, initialize_config_dir
+from lightning.pytorch.callbacks import Callback
+
+from trainlab.training import build_model, build_trainer
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+
+
+class EpochTimer(Callback):
+    """Wall time from an epoch's start to the end of its last training batch."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        self.last = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.times.append(self.last - self.start)
+
+
+def compose_config(run_dir: str, overrides: list[str]):
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=["scheduler=none", *overrides], return_hydra_config=True)
+    cfg.paths.output_dir = run_dir
+    cfg.paths.root_dir = str(CONF.parent)
+    del cfg.hydra
+    return cfg
+
+
+def trainlab_epochs(cfg, epochs: int) -> list[float]:
+    from hydra.utils import instantiate
+
+    L.seed_everything(0, verbose=False)
+    datamodule = instantiate(cfg.data)
+    model = build_model(cfg, datamodule)
+    cfg.trainer.max_epochs = epochs
+    trainer = build_trainer(cfg)
+    timer = EpochTimer()
+    trainer.callbacks.append(timer)
+    trainer.fit(model, datamodule=datamodule)
+    return timer.times
+
+
+def plain_epochs(cfg, epochs: int) -> list[float]:
+    from hydra.utils import instantiate
+
+    L.seed_everything(0, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    net = build_model(cfg, datamodule).net
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.optimizer.lr)
+    times = []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        net.train()
+        for x, y in datamodule.train_dataloader():
+            loss = F.cross_entropy(net(x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=2, help="alternations of plain and trainlab runs")
+    parser.add_argument("overrides", nargs="*", help="trainlab config overrides, e.g. trainer/accelerator=gpu")
+    args = parser.parse_args()
+    logging.getLogger("lightning").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory() as run_dir:
+        cfg = compose_config(run_dir, args.overrides)
+        plain, ours = [], []
+        for _ in range(args.rounds):
+            plain += plain_epochs(cfg, args.epochs)
+            ours += trainlab_epochs(cfg, args.epochs)
+    p, t = statistics.median(plain), statistics.median(ours)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}")
+    print(f"plain epochs (s):    {' '.join(f'{x:.3f}' for x in plain)}")
+    print(f"trainlab epochs (s): {' '.join(f'{x:.3f}' for x in ours)}")
+    print(f"median epoch: plain {p:.3f} s, trainlab {t:.3f} s, ratio {t / p:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+"""Test a checkpoint: `python src/eval.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt`."""
+
+import hydra
+from omegaconf import DictConfig
+
+from trainlab.cli import run_reporting_errors
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
+def main(cfg: DictConfig) -> None:
+    def task() -> None:
+        from trainlab.hardware import check_accelerator
+
+        check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
+        from trainlab.evaluation import evaluate
+
+        evaluate(cfg)
+
+    run_reporting_errors(task)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The LightningDataModule shared by every in-memory image data set.
+
+A subclass only says how to load its arrays (`load`) and what they look like (`shape`, `num_classes`); splitting,
+input scaling and batching are the same for all of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import lightning as L
+import torch
+from torch import Tensor
+
+from trainlab.data.batches import TensorBatches
+
+NORMALIZE_CHOICES = ("standardize", "minmax", "symmetric", "none")
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    """Train/val/test splits of a data set held whole in memory as uint8 tensors."""
+
+    shape: ClassVar[tuple[int, int, int]]
+    num_classes: ClassVar[int]
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        cache_dir: str | Path,
+        batch_size: int = 128,
+        eval_batch_size: int = 1000,
+        val_size: int = 5000,
+        normalize: str = "standardize",
+        seed: int = 0,
+        mirrors: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()  # stored in checkpoints, so eval rebuilds exactly this split and scaling
+        if normalize not in NORMALIZE_CHOICES:
+            raise ValueError(f"data.normalize={normalize!r} is not one of {', '.join(NORMALIZE_CHOICES)}")
+        self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
+        self.val_size, self.normalize, self.seed = val_size, normalize, seed
+        self.mirrors = list(mirrors) if mirrors is not None else self.default_mirrors()
+        self.splits: dict[str, tuple[Tensor, Tensor]] = {}
+        self.scale = self.shift = torch.empty(0)
+
+    def default_mirrors(self) -> list[str]:
+        return []
+
+    def load(self) -> dict[str, Tensor]:
+        """Return uint8 `train_images` (N, C, H, W), int64 `train_labels`, and the same for `test`."""
+        raise NotImplementedError
+
+    def prepare_data(self) -> None:
+        self.load()  # downloads and fills the cache once, before any process needs it
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        data = self.load()
+        train_x, train_y = data["train_images"], data["train_labels"]
+        if not 0 <= self.val_size < len(train_y):
+            raise ValueError(f"data.val_size={self.val_size} must be in [0, {len(train_y)})")
+        order = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(self.seed))
+        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        self.splits = {
+            "train": (train_x[train_idx], train_y[train_idx]),
+            "val": (train_x[val_idx], train_y[val_idx]),
+            "test": (data["test_images"], data["test_labels"]),
+        }
+        self.scale, self.shift = input_scaling(self.splits["train"][0], self.normalize)
+
+    def _device(self) -> torch.device:
+        return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")
+
+    def _batches(self, split: str, batch_size: int, shuffle: bool = False) -> TensorBatches:
+        device = self._device()
+        x, y = self.splits[split]
+        if x.device != device:  # move each split to the training device once, not batch by batch
+            x, y = x.to(device), y.to(device)
+            self.splits[split] = (x, y)
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return TensorBatches(x, y, batch_size, self.scale, self.shift, shuffle=shuffle, generator=generator)
+
+    def train_dataloader(self) -> TensorBatches:
+        return self._batches("train", self.batch_size, shuffle=True)
+
+    def val_dataloader(self) -> TensorBatches:
+        return self._batches("val", self.eval_batch_size)
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._batches("test", self.eval_batch_size)
+
+
+def input_scaling(images: Tensor, normalize: str) -> tuple[Tensor, Tensor]:
+    """Per-channel `(scale, shift)` so that `uint8 * scale + shift` is the requested input scaling.
+
+    Statistics come from the training split only, so validation and test data never leak into them.
+    """
+    channels = images.shape[1]
+    if normalize == "standardize":
+        # Exact mean/std from a 256-bin histogram per channel: no float copy of the whole data set.
+        pixels = images.transpose(0, 1).reshape(channels, -1)
+        counts = torch.stack([torch.bincount(row, minlength=256) for row in pixels]).double()
+        values = torch.arange(256, dtype=torch.float64) / 255
+        n = counts.sum(dim=1)
+        mean = (counts * values).sum(dim=1) / n
+        std = ((counts * (values - mean[:, None]) ** 2).sum(dim=1) / (n - 1)).sqrt()
+        scale, shift = 1 / (255 * std), -mean / std
+    elif normalize == "minmax":
+        scale, shift = torch.full((channels,), 1 / 255), torch.zeros(channels)
+    elif normalize == "symmetric":
+        scale, shift = torch.full((channels,), 2 / 255), torch.full((channels,), -1.0)
+    else:
+        scale, shift = torch.ones(channels), torch.zeros(channels)
+    return scale.float(), shift.float()

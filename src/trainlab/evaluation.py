@@ -1,0 +1,59 @@
+"""Testing a saved checkpoint on the data it was trained on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from trainlab.classifier import Classifier
+from trainlab.data import InMemoryDataModule
+from trainlab.errors import UserError
+from trainlab.outputs import plain_metrics, print_summary, write_metrics
+from trainlab.training import build_trainer, print_lightning_logs_once
+
+# Data settings that belong to the machine, not to the experiment: taken from the eval config, not the checkpoint.
+MACHINE_KEYS = ("data_dir", "cache_dir", "mirrors")
+
+
+def load_checkpoint(path: str | None) -> dict[str, Any]:
+    if not path:
+        raise UserError("ckpt_path is not set; use python src/eval.py ckpt_path=<run dir>/checkpoints/<file>.ckpt")
+    file = Path(path)
+    if not file.is_file():
+        raise UserError(f"ckpt_path={path}: no such file; pass a .ckpt file from a run's checkpoints/ folder")
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:
+        raise UserError(f"ckpt_path={path}: not a readable trainlab checkpoint ({type(err).__name__}: {err})") from err
+
+
+def evaluate(cfg: DictConfig) -> dict[str, Any]:
+    """Rebuild the model and the data split from the checkpoint, test it, write `metrics.json`."""
+    print_lightning_logs_once()
+    checkpoint = load_checkpoint(cfg.get("ckpt_path"))
+    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+        raise UserError(f"ckpt_path={cfg.ckpt_path}: not a trainlab checkpoint (no hyper_parameters or state_dict)")
+    data_settings = {
+        k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items() if k not in MACHINE_KEYS
+    }
+    datamodule: InMemoryDataModule = instantiate(cfg.data, **data_settings)
+    model = Classifier(**checkpoint["hyper_parameters"])
+    if list(datamodule.shape) != list(model.hparams.in_shape):
+        raise UserError(
+            f"the checkpoint was trained on inputs of shape {model.hparams.in_shape}, but data={cfg.data._target_} "
+            f"gives {list(datamodule.shape)}; choose the matching data=… option"
+        )
+    model.load_state_dict(checkpoint["state_dict"])
+    trainer = build_trainer(cfg)
+    trainer.test(model, datamodule=datamodule, verbose=False)
+    metrics = plain_metrics(trainer.callback_metrics)
+    metrics.update(ckpt_path=str(cfg.ckpt_path))
+    path = Path(cfg.paths.output_dir) / "metrics.json"
+    if trainer.is_global_zero:
+        write_metrics(path, metrics)
+        print_summary("trainlab: test metrics", metrics, path)
+    return metrics

@@ -9,12 +9,14 @@ from trainlab.cli import run_reporting_errors
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
     def task() -> None:
+        from trainlab.checkpoints import load_checkpoint
         from trainlab.hardware import check_accelerator
 
+        checkpoint = load_checkpoint(cfg.get("ckpt_path"))
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
         from trainlab.evaluation import evaluate
 
-        evaluate(cfg)
+        evaluate(cfg, checkpoint)
 
     run_reporting_errors(task)
 

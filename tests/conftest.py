@@ -47,7 +47,9 @@ def run_entry(tmp_path: Path, mnist_dir: Path) -> Callable[..., subprocess.Compl
 
     def run(script: str, *overrides: str, run_dir: Path | None = None, timeout: float = 600, env: dict | None = None):
         run_dir = run_dir or tmp_path / "run"
-        cmd = [sys.executable, str(REPO / "src" / f"{script}.py"), f"hydra.run.dir={run_dir}", *overrides]
+        flags = [o for o in overrides if o.startswith("-")]  # e.g. -m: argparse wants flags before overrides
+        rest = [o for o in overrides if not o.startswith("-")]
+        cmd = [sys.executable, str(REPO / "src" / f"{script}.py"), *flags, f"hydra.run.dir={run_dir}", *rest]
         full_env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir), **(env or {})}
         return subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -19,24 +18,9 @@ from trainlab.training import build_trainer, print_lightning_logs_once
 MACHINE_KEYS = ("data_dir", "cache_dir", "mirrors")
 
 
-def load_checkpoint(path: str | None) -> dict[str, Any]:
-    if not path:
-        raise UserError("ckpt_path is not set; use python src/eval.py ckpt_path=<run dir>/checkpoints/<file>.ckpt")
-    file = Path(path)
-    if not file.is_file():
-        raise UserError(f"ckpt_path={path}: no such file; pass a .ckpt file from a run's checkpoints/ folder")
-    try:
-        return torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise UserError(f"ckpt_path={path}: not a readable trainlab checkpoint ({type(err).__name__}: {err})") from err
-
-
-def evaluate(cfg: DictConfig) -> dict[str, Any]:
-    """Rebuild the model and the data split from the checkpoint, test it, write `metrics.json`."""
+def evaluate(cfg: DictConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """Rebuild the model and the data split from `checkpoint`, test it, write `metrics.json`."""
     print_lightning_logs_once()
-    checkpoint = load_checkpoint(cfg.get("ckpt_path"))
-    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
-        raise UserError(f"ckpt_path={cfg.ckpt_path}: not a trainlab checkpoint (no hyper_parameters or state_dict)")
     data_settings = {
         k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items() if k not in MACHINE_KEYS
     }

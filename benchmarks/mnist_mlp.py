@@ -11,9 +11,11 @@ its epoch time is measured from the first to the last training batch, so validat
 from __future__ import annotations
 
 import argparse
+import cProfile
 import logging
 import os
 import platform
+import pstats
 import statistics
 import tempfile
 import time
@@ -90,10 +92,28 @@ def plain_epochs(cfg, epochs: int) -> list[float]:
     return times
 
 
+def profile_step(cfg, run, label: str, top: int) -> None:
+    """Python function calls per training step (deterministic, unlike wall time) and where the time goes."""
+
+    def profiled(epochs: int) -> pstats.Stats:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        run(cfg, epochs)
+        profiler.disable()
+        return pstats.Stats(profiler)
+
+    steps = -(-(60000 - cfg.data.val_size) // cfg.data.batch_size)  # batches per epoch
+    one, two = profiled(1), profiled(2)
+    print(f"{label}: {(two.total_calls - one.total_calls) / steps:.0f} Python calls per training step")
+    print(f"{label}: top {top} by own time over a 2-epoch run")
+    two.sort_stats("tottime").print_stats(top)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of plain and trainlab runs")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile both sides: top N functions")
     parser.add_argument("overrides", nargs="*", help="trainlab config overrides, e.g. trainer/accelerator=gpu")
     args = parser.parse_args()
     logging.getLogger("lightning").setLevel(logging.WARNING)
@@ -103,6 +123,9 @@ def main() -> None:
         for _ in range(args.rounds):
             plain += plain_epochs(cfg, args.epochs)
             ours += trainlab_epochs(cfg, args.epochs)
+        if args.profile:
+            profile_step(cfg, plain_epochs, "plain", args.profile)
+            profile_step(cfg, trainlab_epochs, "trainlab", args.profile)
     p, t = statistics.median(plain), statistics.median(ours)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}")
     print(f"plain epochs (s):    {' '.join(f'{x:.3f}' for x in plain)}")

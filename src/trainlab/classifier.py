@@ -34,7 +34,7 @@ class Classifier(L.LightningModule):
         regularization: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # loggers get the whole composed config instead (training.py)
         self.net = instantiate(net, in_shape=list(in_shape), num_classes=num_classes)
         reg = regularization or {}
         self.l1, self.l2 = float(reg.get("l1", 0.0)), float(reg.get("l2", 0.0))
@@ -86,9 +86,6 @@ class Classifier(L.LightningModule):
         self.means[stage].reset()
         return means
 
-    def on_train_start(self) -> None:
-        self.val_acc_best.zero_()  # forget the sanity check's accuracy
-
     def on_train_epoch_end(self) -> None:
         means = self._epoch_means("fit")
         self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
@@ -97,7 +94,7 @@ class Classifier(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         means = self._epoch_means("val")
-        if not self.trainer.sanity_checking:
+        if not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
             torch.maximum(self.val_acc_best, means["acc"], out=self.val_acc_best)
         self.log_dict({"val/loss": means["loss"], "val/acc": means["acc"], "val/acc_best": self.val_acc_best})
 

@@ -34,7 +34,7 @@ class Classifier(L.LightningModule):
         regularization: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        self.save_hyperparameters(logger=False)  # in checkpoints; the loggers get the whole run config instead
         self.net = instantiate(net, in_shape=list(in_shape), num_classes=num_classes)
         reg = regularization or {}
         self.l1, self.l2 = float(reg.get("l1", 0.0)), float(reg.get("l2", 0.0))

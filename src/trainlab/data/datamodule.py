@@ -36,7 +36,9 @@ class InMemoryDataModule(L.LightningDataModule):
         mirrors: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()  # stored in checkpoints, so eval rebuilds exactly this split and scaling
+        # Stored in checkpoints, so eval rebuilds exactly this split and scaling; not sent to the loggers, which get
+        # the whole run config (with these values under `data`) from build_trainer.
+        self.save_hyperparameters(logger=False)
         if normalize not in NORMALIZE_CHOICES:
             raise ValueError(f"data.normalize={normalize!r} is not one of {', '.join(NORMALIZE_CHOICES)}")
         self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)

@@ -64,6 +64,7 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, then test the best checkpoint; return (and write to `metrics.json`) the final metrics."""
     print_lightning_logs_once()
+    ckpt_path = checkpoint_to_resume(cfg)  # first: "nothing to resume" is reported before any work
     if cfg.get("print_config"):
         print_config(cfg)
     if cfg.get("seed") is not None:
@@ -72,7 +73,6 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     datamodule: InMemoryDataModule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
     initialize(model.net, **cfg.init)
-    ckpt_path = checkpoint_to_resume(cfg)
     trainer = build_trainer(cfg)
     exit_code = 1
     try:

@@ -30,6 +30,7 @@ def test_event_files_hold_scalars_and_histograms(run_entry, tmp_path):
     assert first[-1].histogram_value.num > 0
 
 
+@pytest.mark.slow
 def test_histogram_freq_zero_turns_them_off(run_entry, tmp_path):
     result = run_entry("train", *QUICK, "logger=tensorboard", "callbacks.histograms.histogram_freq=0")
     assert result.returncode == 0, result.stderr[-3000:]

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://api.wandb.ai"
 OFFLINE_MODES = {"offline", "dryrun"}
 RUN_ID_FILE = "trainlab_run_id"
+USER_ENV = frozenset(os.environ)  # the variables set before trainlab changed any (per job, in a sweep)
 
 
 def wandb_host() -> str:
@@ -100,6 +101,8 @@ class TrainlabWandbLogger(WandbLogger):
 
     def __init__(self, *args: Any, watch: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self._wandb_init.get("anonymous") is None:  # wandb warns about the key even when it is None
+            self._wandb_init.pop("anonymous", None)
         self._watch = dict(watch) if watch else None
         self._watching = False
 
@@ -143,10 +146,13 @@ def wandb_logger(
         group = job["sweep_name"]
     if name is None:
         name = f"{group}/{job['job_num']}" if job.get("multirun") else run_dir.name
-    # wandb.init(dir=…) needs the folder to exist; it writes `<run dir>/wandb/…`. WANDB_DIR too, so that anything
-    # wandb puts beside the run (e.g. artifact staging of a log_model upload) stays with this run.
+    # wandb.init(dir=…) needs the folder to exist; it writes `<run dir>/wandb/…`. WANDB_DIR too, and the staging
+    # copies of log_model checkpoints (WANDB_DATA_DIR, unless you set it) go there as well, so an offline run's
+    # folder holds everything `wandb sync` uploads.
     run_dir.mkdir(parents=True, exist_ok=True)
     os.environ["WANDB_DIR"] = str(run_dir)
+    if "WANDB_DATA_DIR" not in USER_ENV:
+        os.environ["WANDB_DATA_DIR"] = str(run_dir / "wandb" / "data")
     run_id = stored_or_new_run_id(run_dir) if mode != "disabled" else None
     return TrainlabWandbLogger(
         save_dir=str(run_dir),

@@ -12,6 +12,7 @@ from trainlab.classifier import Classifier
 from trainlab.data import InMemoryDataModule
 from trainlab.errors import UserError
 from trainlab.outputs import plain_metrics, print_summary, write_metrics
+from trainlab.tracking import finish
 from trainlab.training import build_trainer, print_lightning_logs_once
 
 # Data settings that belong to the machine, not to the experiment: taken from the eval config, not the checkpoint.
@@ -33,7 +34,12 @@ def evaluate(cfg: DictConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
         )
     model.load_state_dict(checkpoint["state_dict"])
     trainer = build_trainer(cfg)
-    trainer.test(model, datamodule=datamodule, verbose=False)
+    exit_code = 1
+    try:
+        trainer.test(model, datamodule=datamodule, verbose=False)
+        exit_code = 0
+    finally:
+        finish(trainer.loggers, cfg.paths.output_dir, exit_code)
     metrics = plain_metrics(trainer.callback_metrics)
     metrics.update(ckpt_path=str(cfg.ckpt_path))
     path = Path(cfg.paths.output_dir) / "metrics.json"

@@ -17,6 +17,9 @@ from trainlab.classifier import Classifier
 from trainlab.data import InMemoryDataModule
 from trainlab.init import initialize
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
+from trainlab.redact import redact
+from trainlab.resume import checkpoint_to_resume
+from trainlab.tracking import finish
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +48,23 @@ def build_model(cfg: DictConfig, datamodule: InMemoryDataModule) -> Classifier:
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
-    """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups."""
+    """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups.
+
+    Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
+    """
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    config = redact(plain(cfg))
     for logger in trainer.loggers:
-        logger.log_hyperparams(plain(cfg))
+        logger.log_hyperparams(config)
     return trainer
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, then test the best checkpoint; return (and write to `metrics.json`) the final metrics."""
     print_lightning_logs_once()
+    ckpt_path = checkpoint_to_resume(cfg)  # first: "nothing to resume" is reported before any work
     if cfg.get("print_config"):
         print_config(cfg)
     if cfg.get("seed") is not None:
@@ -66,17 +74,21 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     model = build_model(cfg, datamodule)
     initialize(model.net, **cfg.init)
     trainer = build_trainer(cfg)
+    exit_code = 1
+    try:
+        start = time.perf_counter()
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        fit_seconds = time.perf_counter() - start
+        metrics = plain_metrics(trainer.callback_metrics)
 
-    start = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-    fit_seconds = time.perf_counter() - start
-    metrics = plain_metrics(trainer.callback_metrics)
-
-    checkpoint = trainer.checkpoint_callback
-    best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
-    if cfg.get("test", True):
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-        metrics.update(plain_metrics(trainer.callback_metrics))
+        checkpoint = trainer.checkpoint_callback
+        best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+        if cfg.get("test", True):
+            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+            metrics.update(plain_metrics(trainer.callback_metrics))
+        exit_code = 0
+    finally:
+        finish(trainer.loggers, cfg.paths.output_dir, exit_code)
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
 
     path = Path(cfg.paths.output_dir) / "metrics.json"

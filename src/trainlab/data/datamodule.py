@@ -36,7 +36,7 @@ class InMemoryDataModule(L.LightningDataModule):
         mirrors: list[str] | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(logger=False)  # stored in checkpoints, so eval rebuilds exactly this split and scaling
+        self.save_hyperparameters(logger=False)  # in checkpoints, so eval rebuilds exactly this split and scaling
         if normalize not in NORMALIZE_CHOICES:
             raise ValueError(f"data.normalize={normalize!r} is not one of {', '.join(NORMALIZE_CHOICES)}")
         self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)

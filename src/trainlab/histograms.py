@@ -1,0 +1,55 @@
+"""Weight and gradient histograms in TensorBoard every `histogram_freq` epochs (Keras' `TensorBoard(histogram_freq=1)`).
+
+Works on whichever TensorBoard loggers the run has (`logger=tensorboard` or `logger=many`) and does nothing
+otherwise. The gradients are those of the epoch's last batch, copied just before its optimizer step (Lightning
+clears them afterwards); the weights are read at the end of the epoch. Other steps cost one integer comparison.
+"""
+
+from __future__ import annotations
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger
+
+
+class WeightHistograms(Callback):
+    """Histograms `weights/<param>` and `gradients/<param>`; `histogram_freq=0` turns them off."""
+
+    def __init__(self, histogram_freq: int = 1) -> None:
+        if histogram_freq < 0:
+            raise ValueError(f"histogram_freq must be >= 0, got {histogram_freq}")
+        self.histogram_freq = histogram_freq
+        self._grads: dict[str, torch.Tensor] = {}
+
+    def _active(self, trainer: L.Trainer) -> bool:
+        return (
+            bool(self.histogram_freq)
+            and (trainer.current_epoch + 1) % self.histogram_freq == 0
+            and trainer.is_global_zero
+            and any(isinstance(lg, TensorBoardLogger) for lg in trainer.loggers)
+        )
+
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer) -> None:
+        batches_done = trainer.fit_loop.epoch_loop.batch_progress.current.ready
+        if batches_done != trainer.num_training_batches or not self._active(trainer):
+            return
+        self._grads = {
+            name: param.grad.detach().float().cpu()
+            for name, param in pl_module.named_parameters()
+            if param.grad is not None
+        }
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._active(trainer):
+            return
+        writers = [lg.experiment for lg in trainer.loggers if isinstance(lg, TensorBoardLogger)]
+        step = trainer.global_step
+        for name, param in pl_module.named_parameters():
+            short = name.removeprefix("net.")
+            weights = param.detach().float().cpu()
+            for writer in writers:
+                writer.add_histogram(f"weights/{short}", weights, step)
+                if name in self._grads:
+                    writer.add_histogram(f"gradients/{short}", self._grads[name], step)
+        self._grads = {}

@@ -1,0 +1,80 @@
+"""Resuming a run: `python src/train.py resume=true` continues the latest run of the task in its own run dir.
+
+How: the run dir is chosen BEFORE Hydra makes it. `conf/hydra/default.yaml` sets
+`hydra.run.dir: ${trainlab_run_dir:<log_dir>/<task>/runs,<timestamp>,${resume}}`; the resolver below returns a new
+`<runs>/<timestamp>` folder normally, and, with resume=true, the run folder whose `checkpoints/last.ckpt` was
+written last. So Hydra, the loggers and the checkpoints all use that folder again: nothing is copied or moved,
+and an explicit `hydra.run.dir=<dir> resume=true` resumes that folder instead.
+`train()` then asks `checkpoint_to_resume(cfg)` for the file to give `trainer.fit(ckpt_path=…)`; the loggers pick
+up what they keep in the run dir (the W&B run id, the fixed TensorBoard and CSV folders).
+
+This module is imported before Hydra runs (to register the resolver): it must not import torch or lightning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from trainlab.errors import UserError
+
+LAST_CKPT = Path("checkpoints") / "last.ckpt"
+RESOLVER = "trainlab_run_dir"
+
+
+def truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+def latest_run(runs_dir: str | Path) -> Path | None:
+    """The run folder under `runs_dir` whose `checkpoints/last.ckpt` is newest, or None."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return None
+    candidates = [d for d in root.iterdir() if (d / LAST_CKPT).is_file()]
+    return max(candidates, key=lambda d: (d / LAST_CKPT).stat().st_mtime_ns, default=None)
+
+
+def run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
+    """Hydra's run dir: the latest resumable run when `resume` is true (and one exists), else a new folder."""
+    if truthy(resume) and (latest := latest_run(runs_dir)) is not None:
+        return str(latest)
+    return str(Path(runs_dir) / str(new_name))
+
+
+def register_resolver() -> None:
+    """Make `${trainlab_run_dir:…}` available to the Hydra config (call before `@hydra.main` runs)."""
+    if not OmegaConf.has_resolver(RESOLVER):
+        OmegaConf.register_new_resolver(RESOLVER, run_dir)
+
+
+def checkpoint_to_resume(cfg: DictConfig) -> str | None:
+    """The checkpoint `trainer.fit` starts from: `ckpt_path` when set, `<run dir>/checkpoints/last.ckpt` with
+    resume=true, else None (a fresh run)."""
+    explicit = cfg.get("ckpt_path")
+    if not truthy(cfg.get("resume", False)):
+        return explicit
+    if is_multirun():
+        raise UserError("resume=true continues one run; it does not apply to a multirun sweep (drop -m or resume)")
+    if explicit:
+        return explicit
+    last = Path(cfg.paths.output_dir) / LAST_CKPT
+    if not last.is_file():
+        runs = Path(cfg.paths.log_dir) / str(cfg.task_name) / "runs"
+        raise UserError(
+            f"resume=true: nothing to resume: no run under {runs} has {LAST_CKPT.as_posix()} "
+            f"(and the run dir {cfg.paths.output_dir} has none); start a run with python src/train.py, "
+            "or pass ckpt_path=<file>"
+        )
+    return str(last)
+
+
+def is_multirun() -> bool:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

@@ -1,0 +1,40 @@
+"""TensorBoard: per-epoch scalars and weight/gradient histograms, read back with TensorBoard's own reader."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import QUICK, read_metrics
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+
+def test_event_files_hold_scalars_and_histograms(run_entry, tmp_path):
+    result = run_entry("train", *QUICK, "trainer.max_epochs=2", "logger=tensorboard")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = tmp_path / "run"
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0})
+    events.Reload()
+    tags = events.Tags()
+
+    for key in ("train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best", "test/acc", "test/loss"):
+        assert key in tags["scalars"], (key, tags["scalars"])
+    assert [e.value for e in events.Scalars("val/acc")][-1] == pytest.approx(read_metrics(run_dir)["val/acc"])
+    assert len(events.Scalars("train/loss")) == 2  # one per epoch
+
+    weights = sorted(t for t in tags["histograms"] if t.startswith("weights/"))
+    grads = sorted(t for t in tags["histograms"] if t.startswith("gradients/"))
+    assert "weights/layers.1.weight" in weights, tags["histograms"]
+    assert [t.removeprefix("gradients/") for t in grads] == [t.removeprefix("weights/") for t in weights]
+    assert events.Histograms(grads[0])[-1].histogram_value.sum_squares > 0  # real gradients, not zeros
+    first = events.Histograms(weights[0])
+    assert [h.step for h in first] == [20, 40]  # histogram_freq=1: after each epoch's last step
+    assert first[-1].histogram_value.num > 0
+
+
+@pytest.mark.slow
+def test_histogram_freq_zero_turns_them_off(run_entry, tmp_path):
+    result = run_entry("train", *QUICK, "logger=tensorboard", "callbacks.histograms.histogram_freq=0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert events.Tags()["histograms"] == []
+    assert "val/acc" in events.Tags()["scalars"]

@@ -104,13 +104,16 @@ class Classifier(L.LightningModule):
     def on_train_start(self) -> None:
         self.val_acc_best.zero_()  # forget the sanity check's accuracy
 
+    def on_train_epoch_start(self) -> None:
+        # The lr this epoch starts with (a Python float: no device sync), logged as train/lr whatever the callbacks.
+        self.epoch_lr = float(self.optimizers().param_groups[0]["lr"])
+
     def on_train_epoch_end(self) -> None:
         means = self._epoch_means("fit")
         self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
         if self.l1 or self.l2:
             self.log("train/penalty", means["penalty"])
-        # The learning rate the epoch ended with (a Python float: no device sync), whatever the callbacks.
-        self.log("train/lr", float(self.optimizers().param_groups[0]["lr"]))
+        self.log("train/lr", self.epoch_lr)
 
     def on_validation_epoch_end(self) -> None:
         means = self._epoch_means("val")

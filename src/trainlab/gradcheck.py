@@ -71,7 +71,23 @@ def gradient_check(
     `coords`: how many coordinates of each parameter to check (drawn at random; None checks all of them). The
     check passes when every parameter's relative difference is below `threshold`.
     """
-    params = list(params)
+    threads = torch.get_num_threads()
+    # The check runs thousands of tiny float64 forward passes; on one thread they do not wait on each other.
+    torch.set_num_threads(1)
+    try:
+        return _gradient_check(loss_fn, list(params), eps, coords, threshold, seed)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _gradient_check(
+    loss_fn: Callable[[], Tensor],
+    params: list[tuple[str, Tensor]],
+    eps: float,
+    coords: int | None,
+    threshold: float,
+    seed: int,
+) -> GradCheck:
     for name, p in params:
         if p.dtype != torch.float64:
             raise ValueError(f"gradient check needs float64 parameters; {name} is {p.dtype}")

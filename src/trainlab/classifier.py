@@ -7,10 +7,12 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from torch import Tensor
 
+from trainlab.augment import random_shift
 from trainlab.epoch_means import EpochMeans
+from trainlab.optim import decoupled_decay_kwargs
 
 # Scheduler arguments that mean "the length of the run"; `null` in the config is filled in here, in the
 # scheduler's own unit (steps or epochs), so cosine or one-cycle schedules fit any max_epochs or batch size.
@@ -19,9 +21,11 @@ LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency", "monitor")
 
 
 class Classifier(L.LightningModule):
-    """Cross-entropy training with per-epoch loss/accuracy, optional L1/L2 penalties and weight decay.
+    """Cross-entropy training with per-epoch loss/accuracy and the regularization group's switches.
 
-    Every argument is plain data (dicts, lists, numbers), so checkpoints load with `weights_only=True`.
+    From `regularization`: `l1`/`l2` penalties added to the loss, decoupled `weight_decay` given to the optimizer
+    (both on weights only unless `penalize_biases_and_norms`), `label_smoothing` and `augment_shift` (random
+    shifts, training batches only). Every argument is plain data, so checkpoints load with `weights_only=True`.
     """
 
     def __init__(
@@ -39,6 +43,9 @@ class Classifier(L.LightningModule):
         reg = regularization or {}
         self.l1, self.l2 = float(reg.get("l1", 0.0)), float(reg.get("l2", 0.0))
         self.weight_decay = float(reg.get("weight_decay", 0.0))
+        self.penalize_all = bool(reg.get("penalize_biases_and_norms", False))
+        self.label_smoothing = float(reg.get("label_smoothing", 0.0))
+        self.augment_shift = int(reg.get("augment_shift", 0))
         self.means = torch.nn.ModuleDict({stage: EpochMeans() for stage in ("fit", "val", "test")})
         self.register_buffer("val_acc_best", torch.zeros(()), persistent=True)
 
@@ -46,8 +53,8 @@ class Classifier(L.LightningModule):
         return self.net(x)
 
     def penalized(self) -> list[Tensor]:
-        """Weights of Linear and Conv layers; biases and norm parameters (all 1-d) are not penalized."""
-        return [p for p in self.net.parameters() if p.ndim > 1]
+        """Weights of Linear and Conv layers; biases and norm parameters (1-d) only if penalize_biases_and_norms."""
+        return [p for p in self.net.parameters() if p.ndim > 1 or self.penalize_all]
 
     def penalty(self) -> Tensor | None:
         """λ₁‖θ‖₁ + λ₂‖θ‖²₂ over the penalized weights, or None when both λ are zero."""
@@ -61,13 +68,21 @@ class Classifier(L.LightningModule):
             total = total + self.l2 * sum(w.pow(2).sum() for w in weights)
         return total
 
+    def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(training loss, logits, penalty): cross-entropy (label-smoothed if asked) plus the penalty."""
+        logits = self.net(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
+        penalty = self.penalty()
+        return (loss if penalty is None else loss + penalty), logits, penalty
+
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
-        logits = self.net(x)
-        loss = F.cross_entropy(logits, y)
-        penalty = self.penalty()
-        self.means["fit"].update(loss, logits, y, penalty)
-        return loss if penalty is None else loss + penalty
+        if self.augment_shift:
+            x = random_shift(x, self.augment_shift)
+        total, logits, penalty = self.objective(x, y)
+        data_loss = total if penalty is None else total - penalty
+        self.means["fit"].update(data_loss, logits, y, penalty)
+        return total
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
@@ -86,11 +101,16 @@ class Classifier(L.LightningModule):
         self.means[stage].reset()
         return means
 
+    def on_train_epoch_start(self) -> None:
+        # The lr this epoch starts with (a Python float: no device sync), logged as train/lr whatever the callbacks.
+        self.epoch_lr = float(self.optimizers().param_groups[0]["lr"])
+
     def on_train_epoch_end(self) -> None:
         means = self._epoch_means("fit")
         self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
         if self.l1 or self.l2:
             self.log("train/penalty", means["penalty"])
+        self.log("train/lr", self.epoch_lr)
 
     def on_validation_epoch_end(self) -> None:
         means = self._epoch_means("val")
@@ -102,12 +122,23 @@ class Classifier(L.LightningModule):
         means = self._epoch_means("test")
         self.log_dict({"test/loss": means["loss"], "test/acc": means["acc"]})
 
+    @torch.no_grad()
+    def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Decoupled weight decay for optimizers without it built in: θ ← θ − lr·λ·θ before the update."""
+        for group in optimizer.param_groups:
+            decay = group.get("decoupled_decay", 0.0)
+            if decay:
+                torch._foreach_mul_(group["params"], 1.0 - group["lr"] * decay)
+
     def configure_optimizers(self) -> Any:
         groups: Any = list(self.net.parameters())
-        if self.weight_decay:  # decay the weights only, never biases or norm parameters
-            no_decay = [p for p in groups if p.ndim <= 1]
-            groups = [{"params": self.penalized(), "weight_decay": self.weight_decay}, {"params": no_decay}]
-        optimizer = instantiate(self.hparams.optimizer, _partial_=True)(params=groups)
+        extra: dict[str, Any] = {}
+        if self.weight_decay:  # decay the penalized parameters only (by default not biases or norm parameters)
+            decayed = {id(p) for p in self.penalized()}
+            rest = [p for p in groups if id(p) not in decayed]
+            group_keys, extra = decoupled_decay_kwargs(get_class(self.hparams.optimizer["_target_"]), self.weight_decay)
+            groups = [{"params": self.penalized(), **group_keys}, {"params": rest, "weight_decay": 0.0}]
+        optimizer = instantiate(self.hparams.optimizer, _partial_=True)(params=groups, **extra)
         sched = dict(self.hparams.scheduler or {})
         if not sched:
             return optimizer

@@ -10,7 +10,7 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from trainlab.classifier import Classifier
@@ -48,17 +48,29 @@ def build_model(cfg: DictConfig, datamodule: InMemoryDataModule) -> Classifier:
 
 
 def build_trainer(cfg: DictConfig) -> L.Trainer:
-    """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups.
+    """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups, and
+    Lightning's EarlyStopping when `regularization.early_stopping` is set.
 
     Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
     """
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    early_stopping = (cfg.get("regularization") or {}).get("early_stopping")
+    if early_stopping:
+        callbacks.append(EarlyStopping(**plain(early_stopping)))
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     config = redact(plain(cfg))
     for logger in trainer.loggers:
         logger.log_hyperparams(config)
     return trainer
+
+
+def init_batch(datamodule: InMemoryDataModule, size: int) -> torch.Tensor:
+    """One batch of training inputs, drawn once before training (for data-dependent inits such as LSUV)."""
+    datamodule.setup("fit")
+    images, _ = datamodule.splits["train"]
+    take = torch.randperm(len(images))[:size]
+    return torch.addcmul(datamodule.shift.view(1, -1, 1, 1), images[take].float(), datamodule.scale.view(1, -1, 1, 1))
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
@@ -72,7 +84,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     torch.set_float32_matmul_precision(cfg.get("matmul_precision", "highest"))
     datamodule: InMemoryDataModule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
-    initialize(model.net, **cfg.init)
+    init = plain(cfg.init)
+    if init["name"] == "lsuv":
+        init["batch"] = init_batch(datamodule, init.pop("batch_size", 512))
+    initialize(model.net, **init)
     trainer = build_trainer(cfg)
     exit_code = 1
     try:

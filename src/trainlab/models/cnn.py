@@ -6,11 +6,16 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from trainlab.models.activations import make_activation
+from trainlab.models.activations import make_activation, width_factor
+from trainlab.models.mlp import check_batchnorm_order
 
 
 class CNN(nn.Module):
-    """Conv(c1, 3×3) → Conv(c2, 3×3) → MaxPool 2 → Dropout → Flatten → Dense → Dropout → Dense(classes)."""
+    """Conv(c1, 3×3) → Conv(c2, 3×3) → MaxPool 2 → Dropout → Flatten → Dense → Dropout → Dense(classes).
+
+    `batchnorm` adds BatchNorm2d after each conv (before or after its activation); with maxout each conv or
+    dense layer makes `maxout_pieces`× the channels or units and the activation takes their max.
+    """
 
     def __init__(
         self,
@@ -22,19 +27,34 @@ class CNN(nn.Module):
         conv_dropout: float = 0.25,
         dense_dropout: float = 0.5,
         batchnorm: bool = False,
+        batchnorm_order: str = "before_activation",
+        negative_slope: float = 0.01,
+        elu_alpha: float = 1.0,
+        maxout_pieces: int = 2,
     ) -> None:
         super().__init__()
+        check_batchnorm_order(batchnorm_order)
+        self.activation = activation
+        self.negative_slope = negative_slope
+        pieces = width_factor(activation, maxout_pieces)
+        bn_first = batchnorm and batchnorm_order == "before_activation"
+
+        def act() -> nn.Module:
+            return make_activation(activation, negative_slope, elu_alpha, maxout_pieces)
+
         in_channels, height, width = in_shape
         layers: list[nn.Module] = []
         for out_channels in channels:
-            layers.append(nn.Conv2d(in_channels, out_channels, kernel_size=3, bias=not batchnorm))
-            if batchnorm:
+            layers.append(nn.Conv2d(in_channels, out_channels * pieces, kernel_size=3, bias=not bn_first))
+            if bn_first:
+                layers.append(nn.BatchNorm2d(out_channels * pieces))
+            layers.append(act())
+            if batchnorm and not bn_first:
                 layers.append(nn.BatchNorm2d(out_channels))
-            layers.append(make_activation(activation))
             in_channels, height, width = out_channels, height - 2, width - 2
         layers += [nn.MaxPool2d(2), nn.Dropout(conv_dropout), nn.Flatten()]
         flat = in_channels * (height // 2) * (width // 2)
-        layers += [nn.Linear(flat, dense), make_activation(activation), nn.Dropout(dense_dropout)]
+        layers += [nn.Linear(flat, dense * pieces), act(), nn.Dropout(dense_dropout)]
         layers.append(nn.Linear(dense, num_classes))
         self.layers = nn.Sequential(*layers)
 

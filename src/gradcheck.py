@@ -1,0 +1,25 @@
+"""Check backprop against finite differences: `python src/gradcheck.py model=cnn model.activation=maxout`."""
+
+import sys
+
+import hydra
+from omegaconf import DictConfig
+
+from trainlab.cli import run_reporting_errors
+
+
+@hydra.main(version_base="1.3", config_path="../conf", config_name="gradcheck")
+def main(cfg: DictConfig) -> None:
+    def task() -> bool:
+        from trainlab.gradcheck import check_config, report
+
+        check = check_config(cfg)
+        print(report(check))
+        return check.passed
+
+    if not run_reporting_errors(task):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,6 +6,9 @@ import hydra
 from omegaconf import DictConfig
 
 from trainlab.cli import run_reporting_errors
+from trainlab.resume import register_resolver
+
+register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml (gradcheck.yaml includes train.yaml)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="gradcheck")

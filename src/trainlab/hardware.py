@@ -50,14 +50,14 @@ def check_accelerator(accelerator: Any, devices: Any) -> None:
         wanted, indices = requested_devices(devices)
     except (TypeError, ValueError):
         return  # not a form we know: Lightning reports it
-    if wanted is not None and wanted > available:
-        raise UserError(
-            f"trainer.devices={devices}: asks for {wanted} {kind}(s), but this machine has {available}; "
-            f"use trainer.devices={available} (or auto)"
-        )
     missing = [i for i in indices if i >= available]
     if missing:
         raise UserError(
             f"trainer.devices={devices}: no {kind} with index {', '.join(map(str, missing))} (this machine has "
-            f"{available}: indices 0–{available - 1}); use trainer.devices=auto"
+            f"{available}: {'index 0' if available == 1 else f'indices 0–{available - 1}'}); use trainer.devices=auto"
+        )
+    if wanted is not None and wanted > available:
+        raise UserError(
+            f"trainer.devices={devices}: asks for {wanted} {kind}(s), but this machine has {available}; "
+            f"use trainer.devices={available} (or auto)"
         )

@@ -1,12 +1,16 @@
 """Train a network: `python src/train.py model=mlp init=he regularization=dropout`."""
 
+from pathlib import Path
+
 import hydra
 from omegaconf import DictConfig
 
-from trainlab.cli import run_reporting_errors
+from trainlab.cli import check_command_line, run_reporting_errors
 from trainlab.resume import register_resolver
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="train")
@@ -20,8 +24,9 @@ def main(cfg: DictConfig) -> float | None:
 
         return train(cfg).get(cfg.optimized_metric)
 
-    return run_reporting_errors(task)
+    return run_reporting_errors(task, cfg)  # cfg is validated first, before torch loads
 
 
 if __name__ == "__main__":
+    check_command_line("train", CONF)  # a bad override: one line and exit 2, before Hydra runs
     main()

@@ -1,26 +1,180 @@
-"""What the Hydra entry points share: turning user errors into one line and a non-zero exit."""
+"""What the Hydra entry points share: checking the command line before Hydra runs, and turning user errors into
+one line and a non-zero exit.
+
+`check_command_line` composes the config a command asks for (each value of a `-m` sweep too) with Hydra's
+compose API and validates it, before `@hydra.main` runs and before torch or Lightning are imported. Hydra's own
+composition errors (an unknown key, an unknown group option, an override it cannot parse) come back as one line
+that names the key and suggests the closest valid one. Torch-free: keep it that way.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import itertools
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TypeVar
 
+from omegaconf import DictConfig
+
 from trainlab.errors import UserError
+from trainlab.validation import closest, validate
 
 T = TypeVar("T")
 
+# Sweep values composed and checked up front, at most (the jobs themselves are checked again when they start).
+MAX_CHECKED_JOBS = 64
 
-def run_reporting_errors(task: Callable[[], T]) -> T:
-    """Run `task`; a `UserError` prints `error: …` on stderr and exits with 2.
+
+def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -> T:
+    """Validate `cfg` (when given), then run `task`; a `UserError` prints `error: …` on stderr and exits with 2.
 
     The traceback is for developers: set HYDRA_FULL_ERROR=1 to see it.
     """
     try:
+        if cfg is not None:
+            validate(cfg)
         return task()
     except UserError as err:
-        if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        if full_error():
             raise
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+def full_error() -> bool:
+    return os.environ.get("HYDRA_FULL_ERROR") == "1"
+
+
+def check_command_line(config_name: str, config_dir: str | Path, argv: Sequence[str] | None = None) -> None:
+    """Compose and validate the config of this command line before Hydra runs it; exit 2 with one line if bad."""
+    run_reporting_errors(lambda: check_overrides(config_name, config_dir, sys.argv[1:] if argv is None else argv))
+
+
+def check_overrides(config_name: str, config_dir: str | Path, argv: Sequence[str]) -> None:
+    """Raise `UserError` for the first override Hydra cannot apply or the first config with bad values."""
+    from hydra._internal.utils import get_args_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            args = get_args_parser().parse_args(list(argv))
+    except SystemExit:
+        return  # a bad flag: Hydra's own parser reports it
+    if args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir:
+        return  # nothing to run, or a config tree this check does not know: Hydra handles it
+    name = args.config_name or config_name
+    jobs = sweep_jobs(parse(args.overrides), args.multirun)
+
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(Path(config_dir).resolve()), version_base="1.3", job_name=name):
+        for job in jobs:
+            try:
+                cfg = compose(name, overrides=job)
+            except Exception as err:
+                raise composition_error(err, job, name) from err
+            if not args.cfg:  # --cfg only prints the config: show it even with values the run would refuse
+                validate(cfg)
+
+
+def parse(overrides: Sequence[str]) -> list:
+    """Hydra's parsed overrides; an override it cannot parse is reported by itself."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    parser = OverridesParser.create()
+    parsed = []
+    for override in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([override]))
+        except OverrideParseException as err:
+            detail = str(err).splitlines()[0].replace("LexerNoViableAltException: ", "")
+            raise UserError(
+                f"cannot parse the override {override!r} ({detail}); write key=value, lists as key=[a,b], "
+                "quote values with spaces or commas ('key=\"a b\"')"
+            ) from err
+    return parsed
+
+
+def sweep_jobs(overrides: list, multirun: bool) -> list[list[str]]:
+    """The override lists to compose: the command itself, or for `-m` the first job and each other sweep value."""
+    fixed: list[str] = []
+    sweeps: list[list[str]] = []
+    for override in overrides:
+        key = override.get_key_element()
+        if multirun and override.is_sweep_override():
+            try:
+                values = [f"{key}={value}" for value in override.sweep_string_iterator()]
+            except Exception:
+                continue  # e.g. a glob or an interval sweep: left to the sweeper
+            if values:
+                sweeps.append(values)
+        else:
+            fixed.append(override.input_line)
+    first = [values[0] for values in sweeps]
+    jobs = [fixed + first]
+    for i, values in enumerate(sweeps):
+        for value in values[1:]:
+            jobs.append(fixed + first[:i] + [value] + first[i + 1 :])
+    return list(itertools.islice(jobs, MAX_CHECKED_JOBS))
+
+
+def composition_error(err: Exception, job: list[str], config_name: str) -> UserError:
+    """Hydra's composition error as one line that names the override and suggests a fix."""
+    from hydra.errors import MissingConfigException
+
+    message = str(err)
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file and err.options is not None:
+        group, _, option = str(err.missing_cfg_file).rpartition("/")
+        if group:
+            options = sorted(err.options)
+            hint = closest(option, options)
+            return UserError(
+                f"{group}={option}: no such option in conf/{group}/; available: {', '.join(options) or 'none'}"
+                + (f" (did you mean {group}={hint}?)" if hint else "")
+            )
+    unknown = re.match(r"Could not override '([^']+)'", message)
+    if unknown and ("not in struct" in str(err.__cause__ or "") or "No match in the defaults list" in message):
+        return unknown_key(unknown.group(1), job, config_name)
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    lines = [line for line in itertools.takewhile(lambda ln: not ln.startswith("Config search path"), lines)]
+    return UserError(" ".join(lines) or type(err).__name__)
+
+
+def unknown_key(key: str, job: list[str], config_name: str) -> UserError:
+    """`key` is neither in the config nor a config group: name the closest key (or group) there is."""
+    from hydra import compose
+    from hydra.core.global_hydra import GlobalHydra
+
+    override = next((o for o in job if o.split("=", 1)[0] == key), key)
+    rest = [o for o in job if o is not override]
+    try:
+        base = compose(config_name, overrides=rest)
+    except Exception:
+        base = None
+    parts = key.split(".")
+    node, known = base, 0
+    while base is not None and known < len(parts) and isinstance(node, DictConfig) and parts[known] in node:
+        node = node._get_node(parts[known])
+        known += 1
+    candidates: list[str] = []
+    if isinstance(node, DictConfig):
+        candidates = [str(k) for k in node]
+    if known == 0:  # a top-level name may also be a config group
+        loader = GlobalHydra.instance().config_loader()
+        candidates += [g for g in loader.list_groups("") if g != "hydra"]
+    prefix = ".".join(parts[:known])
+    hint = closest(parts[known] if known < len(parts) else key, candidates)
+    where = f"{prefix} has no key {parts[known]!r}" if prefix else f"no top-level key or config group {parts[0]!r}"
+    if hint:
+        suggestion = f"; did you mean {prefix + '.' if prefix else ''}{hint}?"
+    elif candidates and prefix:
+        suggestion = f"; {prefix} has: {', '.join(candidates)}."
+    else:
+        suggestion = "."
+    value = override.split("=", 1)[1] if "=" in override else "…"
+    return UserError(f"{override}: unknown key ({where}){suggestion} To add a new key: ++{key}={value}")

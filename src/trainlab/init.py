@@ -12,23 +12,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from trainlab.choices import INIT_ALIASES as ALIASES
+from trainlab.choices import INIT_SCHEMES
 from trainlab.models.activations import activation_gain
 
 log = logging.getLogger(__name__)
 
-INIT_SCHEMES = (
-    "default",
-    "zeros",
-    "normal",
-    "uniform",
-    "xavier_normal",
-    "xavier_uniform",
-    "he_normal",
-    "he_uniform",
-    "orthogonal",
-    "lsuv",
-)
-ALIASES = {"xavier": "xavier_normal", "he": "he_normal", "kaiming": "he_normal"}
 LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 

@@ -13,9 +13,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from trainlab.choices import NORMALIZE_CHOICES
 from trainlab.data.batches import TensorBatches
-
-NORMALIZE_CHOICES = ("standardize", "minmax", "symmetric", "none")
 
 
 class InMemoryDataModule(L.LightningDataModule):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,11 +60,39 @@ def fetch(file: RemoteFile, folder: Path, mirrors: Sequence[str]) -> Path:
                 return Path(got)
             except Exception as err:
                 log.warning("download failed: %s (%s)", url, err)
-                tried.append(f"{url} ({type(err).__name__})")
+                tried.append(f"{url} ({download_failure(err)})")
     raise DataFileError(
-        f"{path} is missing and no mirror served it; tried: {', '.join(tried) or 'no mirrors configured'}. "
-        "Fix: connect to the internet, or set TRAINLAB_DATA_DIR to a folder that already holds the data."
+        f"{path} is missing and no mirror served it; tried to download: {', '.join(tried) or 'nothing (no mirrors)'}. "
+        "Fix: connect to the internet (or set data.mirrors=[<base URL>,…]), or set TRAINLAB_DATA_DIR to a folder "
+        f"that already holds {folder.name}/{file.name}"
     )
+
+
+def download_failure(err: Exception) -> str:
+    """Why one download failed, in a few words: the checksums for a damaged download, else the error's type."""
+    found = re.search(r"expected (\w+), got (\w+)", str(err))
+    if isinstance(err, ValueError) and found:
+        return f"damaged download: md5 expected {found.group(1)}, got {found.group(2)}"
+    return type(err).__name__
+
+
+def read_pinned(path: Path, file: RemoteFile, read: Callable[[Path], bytes]) -> bytes:
+    """The uncompressed content of the local copy `path` of `file`, checked against its pins.
+
+    A truncated or damaged archive, or content that does not match, is refused with the file's name, the
+    expected and actual hashes, and the fix.
+    """
+    fix = f"delete {path} so trainlab downloads it again, or copy an intact {file.name} there"
+    try:
+        content = read(path)
+    except DataFileError as err:
+        actual = hashlib.md5(path.read_bytes()).hexdigest() if path.is_file() else "unreadable"
+        raise DataFileError(
+            f"{path}: damaged or truncated archive ({err.__cause__ or err}); md5 expected {file.md5} "
+            f"(the official archive), got {actual}. Fix: {fix}"
+        ) from err
+    check_sha256(str(path), content, file.sha256, fix=fix)
+    return content
 
 
 def check_sha256(name: str, content: bytes | memoryview, expected: str, fix: str) -> None:

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from trainlab.data.datamodule import InMemoryDataModule
-from trainlab.data.files import RemoteFile, cached_tensors, check_sha256, fetch
+from trainlab.data.files import RemoteFile, cached_tensors, fetch, read_pinned
 from trainlab.data.idx import parse_idx, read_idx_bytes
 
 # md5: the official archives; sha256: their uncompressed IDX content (pinned in ../shared/data/README.md).
@@ -70,8 +70,7 @@ class MNISTDataModule(InMemoryDataModule):
         tensors = {}
         for key, file in self.files.items():
             path = fetch(file, folder, self.mirrors)
-            content = read_idx_bytes(path)
-            check_sha256(str(path), content, file.sha256, fix=f"delete {path} so trainlab downloads it again")
+            content = read_pinned(path, file, read_idx_bytes)
             tensors[key] = parse_idx(content, str(path))
         return {
             "train_images": tensors["train_images"].unsqueeze(1),

@@ -6,7 +6,7 @@ import math
 
 from torch import Tensor, nn
 
-ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "maxout", "gelu", "silu")
+from trainlab.choices import ACTIVATIONS as ACTIVATION_NAMES
 
 
 class Maxout(nn.Module):

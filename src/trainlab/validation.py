@@ -1,0 +1,391 @@
+"""Checking a composed config before anything heavy runs: ranges, types and known choices, key by key.
+
+`validate(cfg)` reports every problem as `<key>=<value> is <what is wrong>: must be <what is allowed>`, e.g.
+`regularization.dropout=1.5 is out of range: must be in [0, 1)`. Torch-free and Lightning-free: the entry points
+call it before importing either, so a bad override comes back in about a second.
+
+Only keys that are present are checked, so a net or an optimizer of your own with other arguments passes; a key
+with a known name must hold a sensible value wherever it appears in its group.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from trainlab import choices
+from trainlab.errors import UserError
+
+_ABSENT = object()
+_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
+_REFERENCE = re.compile(r"^\$\{[\w.]+\}$")  # a plain reference to another key, not a resolver call
+MAX_SEED = 2**32 - 1  # numpy's and Lightning's seed range is [0, 2**32 - 1]
+
+
+class ConfigError(UserError):
+    """One or more config values are out of range, of the wrong type, or not a known choice."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+def show(value: Any) -> str:
+    """A value as it would be written in an override."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, ListConfig | DictConfig):
+        value = OmegaConf.to_container(value, resolve=True)
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(show(v) for v in value) + "]"
+    return str(value)
+
+
+def closest(word: Any, options: Iterable[Any]) -> str | None:
+    """The option most like `word` (for "did you mean …?"), or None."""
+    names = [str(o) for o in options]
+    found = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _fmt(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e15 else str(bound)
+
+
+class _Checker:
+    """Collects problems with the values of one composed config."""
+
+    def __init__(self, cfg: DictConfig) -> None:
+        self.cfg = cfg
+        self.problems: list[str] = []
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def get(self, key: str) -> Any:
+        """The resolved value at `key`, `_ABSENT` when there is no such key (or it is the mandatory `???`)."""
+        parent, _, leaf = key.rpartition(".")
+        node = self.cfg
+        if parent:
+            node = OmegaConf.select(self.cfg, parent, default=None, throw_on_resolution_failure=False)
+        if isinstance(node, DictConfig) and leaf in node and _REFERENCE.match(str(node._get_node(leaf)._value())):
+            return _ABSENT  # `${other.key}`: checked where it is set, so a bad value is reported once
+        try:
+            return OmegaConf.select(self.cfg, key, default=_ABSENT, throw_on_missing=True)
+        except MissingMandatoryValue:
+            return _ABSENT
+        except OmegaConfBaseException as err:
+            self.problems.append(f"{key} cannot be resolved: {str(err).splitlines()[0]}")
+            return _ABSENT
+
+    def fail(self, key: str, value: Any, what: str, allowed: str, suggestion: str | None = None) -> None:
+        hint = f" (did you mean {suggestion}?)" if suggestion else ""
+        self.problems.append(f"{key}={show(value)} is {what}: must be {allowed}{hint}")
+
+    # -- rules ---------------------------------------------------------------------------------------------------
+
+    def number(
+        self,
+        key: str,
+        low: float | None = None,
+        high: float | None = None,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+        integer: bool = False,
+        nullable: bool = False,
+        also: Sequence[Any] = (),
+        also_text: str = "",
+    ) -> None:
+        """A (finite) number in a range; `also` lists extra accepted values (e.g. -1 for "no limit")."""
+        value = self.get(key)
+        if value is _ABSENT or (nullable and value is None) or (value in also and not isinstance(value, bool)):
+            return
+        allowed = self._range_text(low, high, low_open, high_open, integer)
+        if also_text:
+            allowed += f", or {also_text}"
+        if nullable:
+            allowed += ", or null"
+        if integer and not _is_int(value):
+            self.fail(key, value, "not an integer", allowed)
+        elif not integer and not _is_number(value):
+            self.fail(key, value, "not a number", allowed)
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.fail(key, value, "not finite", allowed)
+        elif (
+            (low is not None and (value <= low if low_open else value < low))
+            or (high is not None and (value >= high if high_open else value > high))
+        ):  # fmt: skip
+            self.fail(key, value, "out of range", allowed)
+
+    @staticmethod
+    def _range_text(low: float | None, high: float | None, low_open: bool, high_open: bool, integer: bool) -> str:
+        kind = "an integer" if integer else "a number"
+        if low is not None and high is not None:
+            left, right = "(" if low_open else "[", ")" if high_open else "]"
+            return f"{'an integer ' if integer else ''}in {left}{_fmt(low)}, {_fmt(high)}{right}"
+        if low is not None:
+            return f"{kind} {'>' if low_open else '≥'} {_fmt(low)}"
+        if high is not None:
+            return f"{kind} {'<' if high_open else '≤'} {_fmt(high)}"
+        return kind
+
+    def choice(self, key: str, options: Sequence[Any], nullable: bool = False) -> None:
+        value = self.get(key)
+        if value is _ABSENT or (nullable and value is None):
+            return
+        if isinstance(value, bool) or value not in options:
+            listed = ", ".join(str(o) for o in dict.fromkeys(str(o) for o in options))
+            self.fail(key, value, "not a known choice", f"one of {listed}", closest(value, options))
+
+    def boolean(self, key: str, also: Sequence[str] = ()) -> None:
+        value = self.get(key)
+        if value is _ABSENT or isinstance(value, bool) or value in also:
+            return
+        self.fail(key, value, "not a boolean", "true or false" + "".join(f" or {a}" for a in also))
+
+    def string(self, key: str, nullable: bool = False) -> None:
+        value = self.get(key)
+        if value is _ABSENT or (nullable and value is None) or (isinstance(value, str) and value):
+            return
+        self.fail(key, value, "not a string", "a non-empty string" + (" or null" if nullable else ""))
+
+    def import_path(self, key: str) -> None:
+        value = self.get(key)
+        if value is _ABSENT:
+            return
+        if not isinstance(value, str) or not _IMPORT_PATH.match(value):
+            self.fail(key, value, "not an import path", "a dotted path to a class, like torch.optim.Adam")
+
+    def int_list(self, key: str, low: int = 1) -> None:
+        value = self.get(key)
+        if value is _ABSENT:
+            return
+        if not isinstance(value, ListConfig | list) or not all(_is_int(v) and v >= low for v in value):
+            self.fail(key, value, "not a list of integers ≥ 1", f"a list of integers ≥ {low}, like [256,256]")
+
+    def custom(self, key: str, ok: Callable[[Any], bool], what: str, allowed: str) -> None:
+        value = self.get(key)
+        if value is not _ABSENT and not ok(value):
+            self.fail(key, value, what, allowed)
+
+
+# -- the config groups -------------------------------------------------------------------------------------------
+
+
+def _top(c: _Checker) -> None:
+    c.number("seed", 0, MAX_SEED, integer=True, nullable=True)
+    c.choice("matmul_precision", choices.MATMUL_PRECISIONS)
+    c.boolean("test")
+    c.boolean("print_config")
+    c.boolean("resume")
+    c.string("optimized_metric")
+    c.string("ckpt_path", nullable=True)
+
+
+def _data(c: _Checker) -> None:
+    c.import_path("data._target_")
+    c.number("data.batch_size", 1, integer=True)
+    c.number("data.eval_batch_size", 1, integer=True)
+    c.choice("data.normalize", choices.NORMALIZE_CHOICES)
+    c.number("data.seed", 0, MAX_SEED, integer=True)
+    c.custom(
+        "data.mirrors",
+        lambda v: v is None or (isinstance(v, ListConfig | list) and all(isinstance(m, str) for m in v)),
+        "not a list of URLs",
+        "a list of base URLs, or null for the official mirrors",
+    )
+    train_size = choices.TRAIN_SIZES.get(c.get("data._target_"))
+    if train_size is None:
+        c.number("data.val_size", 0, integer=True)
+    else:
+        c.number("data.val_size", 0, train_size, high_open=True, integer=True)
+
+
+def _model(c: _Checker) -> None:
+    c.import_path("model._target_")
+    c.int_list("model.hidden")
+    c.int_list("model.channels")
+    c.number("model.dense", 1, integer=True)
+    c.choice("model.activation", choices.ACTIVATIONS)
+    c.number("model.negative_slope", 0)
+    c.number("model.elu_alpha", 0, low_open=True)
+    c.number("model.maxout_pieces", 2, integer=True)
+    for key in ("dropout", "conv_dropout", "dense_dropout"):
+        c.number(f"model.{key}", 0, 1, high_open=True)
+
+
+def _init(c: _Checker) -> None:
+    c.choice("init.name", choices.INIT_SCHEMES + tuple(choices.INIT_ALIASES))
+    for key in ("std", "bound", "gain", "tol"):
+        c.number(f"init.{key}", 0, low_open=True)
+    c.choice("init.mode", choices.FAN_MODES)
+    c.choice("init.nonlinearity", (*choices.ACTIVATIONS, "linear"))
+    c.number("init.negative_slope", 0)
+    c.number("init.max_iter", 1, integer=True)
+    c.number("init.batch_size", 1, integer=True)
+
+
+def _optimizer(c: _Checker) -> None:
+    c.import_path("optimizer._target_")
+    c.number("optimizer.lr", 0, low_open=True)
+    for key in ("momentum", "eps", "weight_decay", "alpha", "dampening", "lr_decay", "initial_accumulator_value"):
+        c.number(f"optimizer.{key}", 0)
+    c.boolean("optimizer.nesterov")
+    c.custom(
+        "optimizer.betas",
+        lambda v: isinstance(v, ListConfig | list) and len(v) == 2 and all(_is_number(b) and 0 <= b < 1 for b in v),
+        "not a pair of betas",
+        "two numbers in [0, 1), like [0.9,0.999]",
+    )
+
+
+def _scheduler(c: _Checker) -> None:
+    c.import_path("scheduler._target_")
+    c.choice("scheduler.interval", choices.SCHEDULER_INTERVALS)
+    c.number("scheduler.frequency", 1, integer=True)
+    c.number("scheduler.step_size", 1, integer=True)
+    c.number("scheduler.gamma", 0, low_open=True)
+    c.number("scheduler.T_max", 1, integer=True, nullable=True)
+    c.number("scheduler.total_steps", 1, integer=True, nullable=True)
+    c.number("scheduler.eta_min", 0)
+    c.number("scheduler.max_lr", 0, low_open=True)
+    c.number("scheduler.pct_start", 0, 1)
+    c.number("scheduler.div_factor", 0, low_open=True)
+    c.number("scheduler.final_div_factor", 0, low_open=True)
+    c.number("scheduler.factor", 0, 1, low_open=True, high_open=True)
+    c.number("scheduler.patience", 0, integer=True)
+    c.choice("scheduler.mode", choices.MONITOR_MODES)
+    c.string("scheduler.monitor")
+
+
+def _regularization(c: _Checker) -> None:
+    for key in ("l1", "l2", "weight_decay"):
+        c.number(f"regularization.{key}", 0)
+    c.number("regularization.dropout", 0, 1, high_open=True)
+    c.number("regularization.label_smoothing", 0, 1, high_open=True)
+    c.number("regularization.augment_shift", 0, integer=True)
+    c.boolean("regularization.batchnorm")
+    c.boolean("regularization.penalize_biases_and_norms")
+    c.choice("regularization.batchnorm_order", choices.BATCHNORM_ORDERS)
+    early = c.get("regularization.early_stopping")
+    if early is _ABSENT or early is None or early is False:
+        return
+    if not isinstance(early, DictConfig):
+        c.fail("regularization.early_stopping", early, "not a mapping", "null or {monitor: …, patience: …}")
+        return
+    c.string("regularization.early_stopping.monitor")
+    c.number("regularization.early_stopping.patience", 0, integer=True)
+    c.number("regularization.early_stopping.min_delta", 0)
+    c.choice("regularization.early_stopping.mode", choices.MONITOR_MODES)
+
+
+def _devices_ok(value: Any) -> bool:
+    if value == "auto" or value == -1 or (_is_int(value) and value >= 1):
+        return True
+    if isinstance(value, ListConfig | list):
+        return len(value) > 0 and all(_is_int(v) and v >= 0 for v in value)
+    return isinstance(value, str) and re.fullmatch(r"\s*(-1|\d+(\s*,\s*\d+)*\s*,?)\s*", value) is not None
+
+
+def _batches_ok(value: Any) -> bool:
+    """Lightning's limit_*_batches / overfit_batches: a fraction in [0, 1] or a number of batches ≥ 0."""
+    return value is None or (_is_int(value) and value >= 0) or (isinstance(value, float) and 0 <= value <= 1)
+
+
+def _trainer(c: _Checker) -> None:
+    c.import_path("trainer._target_")
+    c.number("trainer.max_epochs", 1, integer=True, nullable=True, also=(-1,), also_text="-1 (no limit)")
+    c.number("trainer.min_epochs", 0, integer=True, nullable=True)
+    c.number("trainer.max_steps", -1, integer=True)
+    c.number("trainer.min_steps", 0, integer=True, nullable=True)
+    c.choice("trainer.precision", choices.PRECISIONS, nullable=True)
+    if not isinstance(c.get("trainer.accelerator"), DictConfig):  # an Accelerator given by `_target_` is not checked
+        c.choice("trainer.accelerator", choices.ACCELERATORS)
+    c.custom(
+        "trainer.devices",
+        _devices_ok,
+        "not a device count",
+        "a positive integer, -1 (all), a list of device indices, or auto",
+    )
+    c.number("trainer.num_nodes", 1, integer=True)
+    c.number("trainer.check_val_every_n_epoch", 1, integer=True, nullable=True)
+    c.number("trainer.log_every_n_steps", 1, integer=True, nullable=True)
+    c.number("trainer.num_sanity_val_steps", -1, integer=True, nullable=True)
+    c.number("trainer.accumulate_grad_batches", 1, integer=True)
+    c.number("trainer.gradient_clip_val", 0, nullable=True)
+    c.boolean("trainer.deterministic", also=("warn",))
+    c.custom(
+        "trainer.fast_dev_run",
+        lambda v: isinstance(v, bool) or (_is_int(v) and v >= 0),
+        "not valid",
+        "true, false or a number of batches ≥ 0",
+    )
+    for key in (
+        "limit_train_batches",
+        "limit_val_batches",
+        "limit_test_batches",
+        "limit_predict_batches",
+        "overfit_batches",
+    ):
+        c.custom(
+            f"trainer.{key}",
+            _batches_ok,
+            "out of range",
+            "a fraction in [0, 1] (float) or a number of batches ≥ 0 (int)",
+        )
+    max_epochs, min_epochs = c.get("trainer.max_epochs"), c.get("trainer.min_epochs")
+    if _is_int(max_epochs) and _is_int(min_epochs) and max_epochs >= 1 and min_epochs > max_epochs:
+        c.fail("trainer.min_epochs", min_epochs, "larger than trainer.max_epochs", f"≤ {max_epochs}")
+
+
+def _gradcheck(c: _Checker) -> None:
+    c.number("gradcheck.samples", 1, integer=True)
+    c.number("gradcheck.eps", 0, low_open=True)
+    c.number("gradcheck.coords", 1, integer=True, nullable=True)
+    c.number("gradcheck.threshold", 0, low_open=True)
+    c.number("gradcheck.seed", 0, MAX_SEED, integer=True)
+
+
+GROUPS: dict[str, Callable[[_Checker], None]] = {
+    "": _top,
+    "data": _data,
+    "model": _model,
+    "init": _init,
+    "optimizer": _optimizer,
+    "scheduler": _scheduler,
+    "regularization": _regularization,
+    "trainer": _trainer,
+    "gradcheck": _gradcheck,
+}
+
+
+def problems(cfg: DictConfig) -> list[str]:
+    """Every problem with the values of `cfg` (the groups it has), one message each; empty when it is fine."""
+    checker = _Checker(cfg)
+    for group, check in GROUPS.items():
+        if not group or group in cfg:
+            check(checker)
+    return checker.problems
+
+
+def validate(cfg: DictConfig) -> None:
+    """Raise `ConfigError` naming each bad key, its value and what is allowed."""
+    found = problems(cfg)
+    if found:
+        raise ConfigError(found)

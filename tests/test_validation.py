@@ -1,0 +1,241 @@
+"""Config validation: bad invocations fail in about a second, before torch loads, with one line naming the key.
+
+The table runs each command as a subprocess with PYTHONPROFILEIMPORTTIME=1 (Python's `-X importtime`), so the
+test sees which modules it imported: a config error must come back before torch or lightning is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import get_args
+
+import pytest
+from conftest import CONF, REPO, compose_train
+from test_config import GROUPS, options
+
+from trainlab import choices
+from trainlab.validation import ConfigError, problems, validate
+
+# (script, overrides, what the one error line must contain). Every row exits with 2.
+BAD = [
+    ("train", ["regularization.dropuot=0.3"], ["regularization.dropuot", "did you mean regularization.dropout?"]),
+    ("train", ["regularizaton.dropout=0.3"], ["regularizaton", "did you mean regularization?"]),
+    ("train", ["modle=cnn"], ["modle", "did you mean model?"]),
+    ("train", ["trainer.limit_train_batches=0.1"], ["trainer.limit_train_batches", "++trainer.limit_train_batches"]),
+    ("train", ["model=mlpp"], ["model=mlpp", "available: cnn, mlp", "did you mean model=mlp?"]),
+    ("train", ["init=hee"], ["init=hee", "xavier_uniform", "did you mean init=he?"]),
+    ("train", ["trainer/accelerator=tpux"], ["trainer/accelerator=tpux", "auto, cpu, gpu, mps"]),
+    ("train", ["model.hidden=[256"], ["model.hidden=[256", "cannot parse"]),
+    ("train", ["init=xavier,he"], ["init=xavier,he", "--multirun"]),
+    ("train", ["regularization.dropout=1.5"], ["regularization.dropout=1.5 is out of range", "[0, 1)"]),
+    ("train", ["regularization.dropout=abc"], ["regularization.dropout=abc is not a number", "[0, 1)"]),
+    ("train", ["model=cnn", "model.conv_dropout=1"], ["model.conv_dropout=1", "[0, 1)"]),
+    ("train", ["optimizer.lr=0"], ["optimizer.lr=0 is out of range", "> 0"]),
+    ("train", ["optimizer.lr=-1e-3"], ["optimizer.lr=-0.001", "> 0"]),
+    ("train", ["optimizer.betas=[0.9,1.5]"], ["optimizer.betas=[0.9,1.5]", "[0, 1)"]),
+    ("train", ["data.batch_size=0"], ["data.batch_size=0", "integer ≥ 1"]),
+    ("train", ["data.batch_size=1.5"], ["data.batch_size=1.5 is not an integer"]),
+    ("train", ["data.val_size=60000"], ["data.val_size=60000", "[0, 60000)"]),
+    ("train", ["data.val_size=-1"], ["data.val_size=-1", "[0, 60000)"]),
+    ("train", ["data.normalize=zscore"], ["data.normalize=zscore", "standardize, minmax, symmetric, none"]),
+    ("train", ["model.activation=relux"], ["model.activation=relux", "did you mean relu?"]),
+    ("train", ["model.hidden=[256,-3]"], ["model.hidden=[256,-3]", "integers ≥ 1"]),
+    ("train", ["model=cnn", "model.maxout_pieces=1"], ["model.maxout_pieces=1", "≥ 2"]),
+    ("train", ["init=normal", "init.std=0"], ["init.std=0", "> 0"]),
+    ("train", ["init=he", "init.mode=fan_avg"], ["init.mode=fan_avg", "fan_in, fan_out"]),
+    ("train", ["regularization.l2=-1"], ["regularization.l2=-1", "≥ 0"]),
+    ("train", ["regularization=weight_decay", "regularization.weight_decay=-0.1"], ["regularization.weight_decay"]),
+    ("train", ["regularization.label_smoothing=1.0"], ["regularization.label_smoothing=1.0", "[0, 1)"]),
+    ("train", ["scheduler=step", "scheduler.step_size=0"], ["scheduler.step_size=0", "≥ 1"]),
+    ("train", ["scheduler.interval=batch"], ["scheduler.interval=batch", "step, epoch"]),
+    ("train", ["trainer.max_epochs=0"], ["trainer.max_epochs=0", "≥ 1, or -1"]),
+    ("train", ["trainer.max_epochs=two"], ["trainer.max_epochs=two is not an integer"]),
+    ("train", ["trainer.precision=15"], ["trainer.precision=15", "bf16-mixed"]),
+    ("train", ["trainer.accelerator=quantum"], ["trainer.accelerator=quantum", "cpu"]),
+    ("train", ["trainer.devices=0"], ["trainer.devices=0", "auto"]),
+    ("train", ["seed=-1"], ["seed=-1", "[0, 4294967295]"]),
+    ("train", ["-m", "optimizer.lr=1e-3,-1"], ["optimizer.lr=-1", "> 0"]),
+    ("eval", ["ckpt_path=missing.ckpt", "data.batch_size=0"], ["data.batch_size=0"]),
+    ("gradcheck", ["gradcheck.eps=0"], ["gradcheck.eps=0", "> 0"]),
+    ("gradcheck", ["model.activation=sigmoidd"], ["model.activation=sigmoidd", "did you mean sigmoid?"]),
+]
+# Hardware requests need torch to count devices; they still stop before Lightning and the data load.
+HARDWARE = [
+    ("train", ["trainer/accelerator=gpu"], ["trainer/accelerator=gpu", "no CUDA GPU", "trainer/accelerator=cpu"]),
+    ("train", ["trainer/accelerator=mps"], ["trainer/accelerator=mps", "no Apple MPS device"]),
+    ("train", ["trainer/accelerator=gpu", "trainer.devices=4"], ["no CUDA GPU"]),
+    ("train", ["trainer.accelerator=tpu"], ["trainer.accelerator=tpu", "torch_xla"]),
+]
+
+IMPORT_LINE = re.compile(r"^import time:\s*\d+ \|\s*\d+ \|(\s*)(\S+)$")
+
+
+def run(
+    script: str, overrides: list[str], tmp_path: Path, env: dict | None = None
+) -> tuple[subprocess.CompletedProcess, float]:
+    flags = [o for o in overrides if o.startswith("-")]
+    rest = [o for o in overrides if not o.startswith("-")]
+    cmd = [sys.executable, str(REPO / "src" / f"{script}.py"), *flags, f"hydra.run.dir={tmp_path / 'run'}", *rest]
+    base = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
+    start = time.perf_counter()
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env={**base, **(env or {})})
+    return done, time.perf_counter() - start
+
+
+def imported(stderr: str) -> set[str]:
+    """Top-level packages a run imported, from the PYTHONPROFILEIMPORTTIME lines on stderr."""
+    return {m.group(2).split(".")[0] for line in stderr.splitlines() if (m := IMPORT_LINE.match(line))}
+
+
+def message_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip() and not line.startswith("import time:")]
+
+
+def check_one_line(done: subprocess.CompletedProcess, needles: list[str]) -> str:
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    (line,) = message_lines(done.stderr)
+    assert line.startswith("error: ")
+    for needle in needles:
+        assert needle in line, f"{needle!r} not in {line!r}"
+    return line
+
+
+@pytest.mark.parametrize(
+    ("script", "overrides", "needles"), BAD, ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
+def test_bad_invocation_fails_fast_with_one_line(script, overrides, needles, tmp_path: Path) -> None:
+    done, seconds = run(script, overrides, tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    check_one_line(done, needles)
+    heavy = imported(done.stderr) & {"torch", "lightning", "pytorch_lightning", "torchmetrics"}
+    assert not heavy, f"imported {heavy} before reporting a config error"
+    assert seconds < 15, f"took {seconds:.1f} s"  # about 0.5 s on an idle 2-core machine
+    assert not (tmp_path / "run").exists() or not any((tmp_path / "run").rglob("*.ckpt"))
+
+
+def test_table_is_big_enough() -> None:
+    assert len(BAD) + len(HARDWARE) >= 20
+
+
+@pytest.mark.parametrize(
+    ("script", "overrides", "needles"), HARDWARE, ids=lambda v: " ".join(v) if isinstance(v, list) else v
+)
+def test_hardware_request_the_machine_cannot_meet(script, overrides, needles, tmp_path: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("this machine has an accelerator")
+    done, _ = run(script, overrides, tmp_path, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    check_one_line(done, needles)
+    assert "lightning" not in imported(done.stderr)
+
+
+def test_hydra_full_error_shows_the_traceback(tmp_path: Path) -> None:
+    done, _ = run("train", ["regularization.dropout=1.5"], tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert done.returncode != 0
+    assert "Traceback" in done.stderr and "ConfigError" in done.stderr and "regularization.dropout=1.5" in done.stderr
+
+
+def test_cfg_job_prints_the_config_even_with_values_a_run_would_refuse(tmp_path: Path) -> None:
+    done, _ = run("train", ["--cfg=job", "regularization.dropout=1.5"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "dropout: 1.5" in done.stdout
+
+
+def test_validation_and_cli_do_not_import_torch() -> None:
+    code = (
+        "import sys, trainlab.cli, trainlab.validation, trainlab.choices, trainlab.resume; "
+        "heavy = {'torch', 'lightning'} & {m.split('.')[0] for m in sys.modules}; "
+        "assert not heavy, heavy"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+# -- in-process: every shipped option validates clean; messages; the lists match what the libraries accept -------
+
+
+@pytest.mark.parametrize(
+    "override", [f"{group}={option}" for group in GROUPS for option in options(group)], ids=lambda o: o
+)
+def test_every_shipped_option_is_valid(override: str) -> None:
+    assert problems(compose_train([override])) == []
+
+
+@pytest.mark.parametrize("config", ["eval", "gradcheck"])
+def test_other_entry_configs_are_valid(config: str) -> None:
+    from hydra import compose, initialize_config_dir
+
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        assert problems(compose(config)) == []
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    cfg = compose_train(["optimizer.lr=0", "data.batch_size=0", "regularization.dropout=1.5"])
+    with pytest.raises(ConfigError) as err:
+        validate(cfg)
+    assert len(err.value.problems) == 3
+    # an interpolated copy (model.dropout: ${regularization.dropout}) is not reported a second time
+    assert [p.split("=")[0] for p in err.value.problems] == [
+        "data.batch_size",
+        "optimizer.lr",
+        "regularization.dropout",
+    ]
+
+
+def test_accepted_edge_values() -> None:
+    ok = [
+        "trainer.max_epochs=-1",
+        "regularization.dropout=0",
+        "data.val_size=0",
+        "data.val_size=59999",
+        "trainer.precision=bf16-mixed",
+        "trainer.precision=16",
+        "trainer.devices=[0,1]",
+        "trainer.deterministic=warn",
+        "++trainer.limit_train_batches=0.1",
+        "++trainer.limit_val_batches=3",
+        "seed=null",
+    ]
+    assert problems(compose_train(ok)) == []
+
+
+def test_precisions_are_lightnings() -> None:
+    from lightning.fabric.plugins.precision.precision import _PRECISION_INPUT
+
+    accepted = {v for literal in get_args(_PRECISION_INPUT) for v in get_args(literal)}
+    assert set(choices.PRECISIONS) == accepted
+
+
+def test_choice_lists_are_the_ones_the_code_uses() -> None:
+    from trainlab.data.datamodule import NORMALIZE_CHOICES
+    from trainlab.init import ALIASES, INIT_SCHEMES
+    from trainlab.models.activations import ACTIVATION_NAMES
+
+    assert ACTIVATION_NAMES is choices.ACTIVATIONS and NORMALIZE_CHOICES is choices.NORMALIZE_CHOICES
+    assert INIT_SCHEMES is choices.INIT_SCHEMES and ALIASES is choices.INIT_ALIASES
+
+
+def test_more_devices_than_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from trainlab.errors import UserError
+    from trainlab.hardware import check_accelerator
+
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    check_accelerator("gpu", 1)
+    check_accelerator("gpu", -1)
+    check_accelerator("gpu", "auto")
+    check_accelerator("gpu", [0])
+    with pytest.raises(UserError, match=r"trainer.devices=2: asks for 2 CUDA GPU\(s\), but this machine has 1"):
+        check_accelerator("gpu", 2)
+    with pytest.raises(UserError, match="no CUDA GPU with index 3"):
+        check_accelerator("cuda", [0, 3])
+    with pytest.raises(UserError, match=r"no CUDA GPU with index 1 \(this machine has 1: index 0\)"):
+        check_accelerator("gpu", "0,1")
+    with pytest.raises(UserError, match="asks for 3"):
+        check_accelerator("gpu", "3")

@@ -60,6 +60,7 @@ class Classifier(L.LightningModule):
         self.augment_shift = int(reg.get("augment_shift", 0))
         self.means = torch.nn.ModuleDict({stage: EpochMeans() for stage in ("fit", "val", "test")})
         self.register_buffer("val_acc_best", torch.zeros(()), persistent=True)
+        self.check_every = 1  # set for the device when training starts (on_train_start)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)

@@ -18,6 +18,18 @@ from trainlab.optim import decoupled_decay_kwargs
 # scheduler's own unit (steps or epochs), so cosine or one-cycle schedules fit any max_epochs or batch size.
 RUN_LENGTH_KEYS = ("T_max", "total_steps")
 LIGHTNING_SCHEDULER_KEYS = ("interval", "frequency", "monitor")
+# Where a host check costs a device sync (GPU, or a collective under DDP), the first non-finite loss is tracked on
+# the device and read every this many steps; on a single CPU every step is checked (there is nothing to sync).
+NONFINITE_CHECK_EVERY = 50
+
+
+class NonFiniteLoss(RuntimeError):
+    """The training loss became NaN or inf at optimizer step `step` (no update was made from it on one CPU)."""
+
+    def __init__(self, step: int, epoch: int, value: float | None) -> None:
+        self.step, self.epoch, self.value = step, epoch, value
+        what = f"{value}" if value is not None else "NaN or inf"
+        super().__init__(f"the training loss is {what} at step {step} (epoch {epoch})")
 
 
 class Classifier(L.LightningModule):
@@ -48,6 +60,7 @@ class Classifier(L.LightningModule):
         self.augment_shift = int(reg.get("augment_shift", 0))
         self.means = torch.nn.ModuleDict({stage: EpochMeans() for stage in ("fit", "val", "test")})
         self.register_buffer("val_acc_best", torch.zeros(()), persistent=True)
+        self.check_every = 1  # set for the device when training starts (on_train_start)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
@@ -80,9 +93,36 @@ class Classifier(L.LightningModule):
         if self.augment_shift:
             x = random_shift(x, self.augment_shift)
         total, logits, penalty = self.objective(x, y)
+        self.check_finite(total)
         data_loss = total if penalty is None else total - penalty
         self.means["fit"].update(data_loss, logits, y, penalty)
         return total
+
+    def on_train_start(self) -> None:
+        # A run resumed mid-epoch skips on_train_epoch_start for that epoch: start from the lr it resumes with.
+        self.epoch_lr = float(self.optimizers().param_groups[0]["lr"])
+        self.first_nonfinite = torch.full((), -1, dtype=torch.long, device=self.device)
+        self.check_every = 1 if self.device.type == "cpu" and self.trainer.world_size == 1 else NONFINITE_CHECK_EVERY
+
+    @torch.no_grad()
+    def check_finite(self, loss: Tensor) -> None:
+        """Stop at the first non-finite training loss: at once on one CPU, else within `check_every` steps."""
+        step = self.global_step
+        if self.check_every == 1:
+            if not torch.isfinite(loss):
+                raise NonFiniteLoss(step, self.current_epoch, loss.item())
+            return
+        bad = ~torch.isfinite(loss) & (self.first_nonfinite < 0)
+        self.first_nonfinite = torch.where(bad, step, self.first_nonfinite)
+        if step % self.check_every == self.check_every - 1:
+            self.raise_if_nonfinite()
+
+    def raise_if_nonfinite(self) -> None:
+        first = int(self.first_nonfinite.item())
+        if self.trainer.world_size > 1:  # every rank stops together, or the others would wait for it forever
+            first = int(self.trainer.strategy.reduce(self.first_nonfinite.double(), reduce_op="max").item())
+        if first >= 0:
+            raise NonFiniteLoss(first, self.current_epoch, None)
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
@@ -106,6 +146,8 @@ class Classifier(L.LightningModule):
         self.epoch_lr = float(self.optimizers().param_groups[0]["lr"])
 
     def on_train_epoch_end(self) -> None:
+        if self.check_every > 1:
+            self.raise_if_nonfinite()
         means = self._epoch_means("fit")
         self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
         if self.l1 or self.l2:

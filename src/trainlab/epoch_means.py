@@ -16,11 +16,15 @@ class EpochMeans(torch.nn.Module):
 
     def __init__(self) -> None:
         super().__init__()
-        self.register_buffer("sums", torch.zeros(5, dtype=torch.float64), persistent=False)
+        # A plain attribute, not a buffer: DDP broadcasts buffers from rank zero before each forward, which would
+        # overwrite every other rank's sums. It follows the data's device on the first update.
+        self.sums = torch.zeros(5, dtype=torch.float64)
 
     @torch.no_grad()
     def update(self, loss: Tensor, logits: Tensor, target: Tensor, penalty: Tensor | None = None) -> None:
         # torch.full is a fill kernel on the device; new_tensor(len(target)) would be a host-to-device copy.
+        if self.sums.device != target.device:
+            self.sums = self.sums.to(target.device)
         n = torch.full((), len(target), dtype=torch.float64, device=target.device)
         correct = (logits.argmax(dim=1) == target).sum()
         pen = penalty.detach() if penalty is not None else n.new_zeros(())

@@ -5,3 +5,23 @@ from __future__ import annotations
 
 class UserError(RuntimeError):
     """A bad request (config, hardware, data file): shown as one line with the fix, never as a traceback."""
+
+
+class TrainingInterrupted(Exception):
+    """Training stopped at a safe point because the process received signal `signum` (SIGINT or SIGTERM)."""
+
+    def __init__(self, signum: int, ckpt: str | None = None) -> None:
+        import signal
+
+        self.signum, self.ckpt = signum, ckpt
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+
+
+class Diverged(UserError):
+    """Training stopped at the first NaN or inf loss. In a multirun sweep only that job fails."""
+
+    fails_job_only = True

@@ -13,6 +13,8 @@ This module is imported before Hydra runs (to register the resolver): it must no
 
 from __future__ import annotations
 
+import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +42,30 @@ def latest_run(runs_dir: str | Path) -> Path | None:
 
 
 def run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
-    """Hydra's run dir: the latest resumable run when `resume` is true (and one exists), else a new folder."""
+    """Hydra's run dir: the latest resumable run when `resume` is true (and one exists), else a new folder.
+
+    The new folder's name is a timestamp with microseconds; should that folder exist already (another run started
+    in the same microsecond, or a clock step back), this process's id is appended, so run dirs never collide.
+    """
     if truthy(resume) and (latest := latest_run(runs_dir)) is not None:
         return str(latest)
-    return str(Path(runs_dir) / str(new_name))
+    new = Path(runs_dir) / str(new_name)
+    if new.exists():
+        new = new.with_name(f"{new.name}_{os.getpid()}")
+    return str(new)
+
+
+@functools.cache
+def resolve_run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
+    """`run_dir`, answered once per process: Hydra resolves `hydra.run.dir` again after making the folder (e.g.
+    Lightning's DDP launcher reads it to start the other ranks there), and must get the same folder back."""
+    return run_dir(runs_dir, new_name, resume)
 
 
 def register_resolver() -> None:
     """Make `${trainlab_run_dir:…}` available to the Hydra config (call before `@hydra.main` runs)."""
     if not OmegaConf.has_resolver(RESOLVER):
-        OmegaConf.register_new_resolver(RESOLVER, run_dir)
+        OmegaConf.register_new_resolver(RESOLVER, resolve_run_dir)
 
 
 def checkpoint_to_resume(cfg: DictConfig) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -11,14 +12,17 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from trainlab.classifier import Classifier
+from trainlab.classifier import Classifier, NonFiniteLoss
 from trainlab.data import InMemoryDataModule
+from trainlab.errors import Diverged
 from trainlab.init import initialize
+from trainlab.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
 from trainlab.redact import redact
-from trainlab.resume import checkpoint_to_resume
+from trainlab.resume import LAST_CKPT, checkpoint_to_resume
 from trainlab.tracking import finish
 
 log = logging.getLogger(__name__)
@@ -47,9 +51,19 @@ def build_model(cfg: DictConfig, datamodule: InMemoryDataModule) -> Classifier:
     )
 
 
-def build_trainer(cfg: DictConfig) -> L.Trainer:
+def divergence_message(cfg: DictConfig, err: NonFiniteLoss) -> str:
+    optimizer = str(cfg.optimizer.get("_target_", "")).rsplit(".", 1)[-1]
+    return (
+        f"training diverged: {err}. Likely causes: a learning rate too high for {optimizer} "
+        f"(optimizer.lr={cfg.optimizer.get('lr')}: try 10× lower), or a bad init (init={cfg.init.get('name')}: "
+        "try init=he or init=xavier); trainer.gradient_clip_val=1.0 also helps"
+    )
+
+
+def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Trainer:
     """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups, and
-    Lightning's EarlyStopping when `regularization.early_stopping` is set.
+    Lightning's EarlyStopping when `regularization.early_stopping` is set; with `stop_flag`, the callback that
+    stops on SIGINT/SIGTERM and saves last.ckpt.
 
     Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
     """
@@ -57,6 +71,8 @@ def build_trainer(cfg: DictConfig) -> L.Trainer:
     early_stopping = (cfg.get("regularization") or {}).get("early_stopping")
     if early_stopping:
         callbacks.append(EarlyStopping(**plain(early_stopping)))
+    if stop_flag is not None:
+        callbacks.append(StopOnSignal(stop_flag))
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     config = redact(plain(cfg))
@@ -88,25 +104,60 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if init["name"] == "lsuv":
         init["batch"] = init_batch(datamodule, init.pop("batch_size", 512))
     initialize(model.net, **init)
-    trainer = build_trainer(cfg)
-    exit_code = 1
-    try:
-        start = time.perf_counter()
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-        fit_seconds = time.perf_counter() - start
-        metrics = plain_metrics(trainer.callback_metrics)
+    with signal_guard() as stop_flag:
+        trainer = build_trainer(cfg, stop_flag)
+        return fit_and_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag)
 
-        checkpoint = trainer.checkpoint_callback
-        best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
-        if cfg.get("test", True):
-            trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-            metrics.update(plain_metrics(trainer.callback_metrics))
-        exit_code = 0
+
+def fit_and_test(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: Classifier,
+    datamodule: InMemoryDataModule,
+    ckpt_path: str | None,
+    stop_flag: SignalFlag,
+) -> dict[str, Any]:
+    """Fit and test; an interruption or a non-finite loss still leaves metrics.json (with its status) behind."""
+    path = Path(cfg.paths.output_dir) / "metrics.json"
+    exit_code, best, status = 1, "", "completed"
+    start = time.perf_counter()
+    try:
+        try:
+            try:
+                trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+            except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
+                raise TrainingInterrupted(signal.SIGTERM) from err
+            if stop_flag.signum is not None:  # the signal came during the last validation: fit ended anyway
+                save_last(trainer)
+                raise TrainingInterrupted(stop_flag.signum)
+            fit_seconds = time.perf_counter() - start
+            metrics = plain_metrics(trainer.callback_metrics)
+            checkpoint = trainer.checkpoint_callback
+            best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+            if cfg.get("test", True):
+                trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+                metrics.update(plain_metrics(trainer.callback_metrics))
+            exit_code = 0
+        except (TrainingInterrupted, NonFiniteLoss) as err:
+            status = "interrupted" if isinstance(err, TrainingInterrupted) else "diverged"
+            metrics = plain_metrics(trainer.callback_metrics)
+            metrics.update(epochs=trainer.current_epoch, global_step=trainer.global_step, status=status)
+            metrics.update(fit_seconds=round(time.perf_counter() - start, 3))
+            if isinstance(err, TrainingInterrupted):
+                last = Path(trainer.default_root_dir) / LAST_CKPT
+                err.ckpt = str(last) if last.is_file() else None
+                metrics.update(signal=err.signum, ckpt_last=err.ckpt)
+            else:
+                metrics.update(diverged_at_step=err.step)
+            if trainer.is_global_zero:
+                write_metrics(path, metrics)
+            if isinstance(err, NonFiniteLoss):
+                raise Diverged(divergence_message(cfg, err)) from err
+            raise
     finally:
         finish(trainer.loggers, cfg.paths.output_dir, exit_code)
-    metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
+    metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status=status)
 
-    path = Path(cfg.paths.output_dir) / "metrics.json"
     if trainer.is_global_zero:
         write_metrics(path, metrics)
         print_summary("trainlab: final metrics", metrics, path)

@@ -6,7 +6,7 @@ tensor with a permutation costs almost nothing, and on a GPU the whole epoch nev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -16,8 +16,18 @@ class TensorBatches:
     """An iterable of `(x, y)` batches; images are stored as uint8 and scaled to float batch by batch.
 
     `scale` and `shift` are per-channel: `x = uint8 * scale + shift`, which covers every input scaling.
-    With `shuffle`, each pass draws a fresh permutation from `generator`, so epochs differ but runs repeat.
+    With `shuffle`, each pass draws a fresh permutation from `generator`, so epochs differ but runs repeat; with
+    `epoch` (a callable giving the current epoch) as well, pass e draws from a generator seeded with
+    `seed + EPOCH_STRIDE * e` instead, so a resumed run sees the very permutations of an uninterrupted one.
+
+    Under DDP (`world_size` > 1) every rank draws the same permutation and takes every `world_size`-th sample of it
+    from position `rank`: the ranks' samples are disjoint and together cover the data once per pass. With `pad`
+    (training) the order is first padded with its own start to a multiple of `world_size`, so every rank makes
+    the same number of steps (as DistributedSampler does); without it (evaluation) nothing is repeated.
+    The indices of the last batch are kept in `last_batch_indices` (a reference, no copy) for inspection.
     """
+
+    EPOCH_STRIDE = 1_000_003
 
     def __init__(
         self,
@@ -28,6 +38,11 @@ class TensorBatches:
         shift: Tensor,
         shuffle: bool = False,
         generator: torch.Generator | None = None,
+        seed: int = 0,
+        epoch: Callable[[], int] | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+        pad: bool = False,
     ) -> None:
         self.images, self.labels = images, labels
         self.batch_size = batch_size
@@ -35,19 +50,47 @@ class TensorBatches:
         self.shift = shift.to(images.device).view(1, -1, 1, 1)
         self.shuffle = shuffle
         self.generator = generator
+        self.seed, self.epoch = seed, epoch
+        self.rank, self.world_size, self.pad = rank, world_size, pad
+        self.last_batch_indices: Tensor | None = None
+
+    def num_samples(self) -> int:
+        """Samples this rank sees per pass."""
+        n = len(self.labels)
+        if self.world_size == 1:
+            return n
+        if self.pad:
+            return -(-n // self.world_size)
+        return len(range(self.rank, n, self.world_size))
 
     def __len__(self) -> int:
-        return -(-len(self.labels) // self.batch_size)
+        return -(-self.num_samples() // self.batch_size)
+
+    def order(self) -> Tensor | None:
+        """This pass's sample indices for this rank (None: all samples in order, the fast path of one process)."""
+        n = len(self.labels)
+        order = None
+        if self.shuffle:
+            generator = self.generator
+            if self.epoch is not None:
+                generator = torch.Generator().manual_seed(self.seed + self.EPOCH_STRIDE * self.epoch())
+            order = torch.randperm(n, generator=generator, device="cpu")
+        if self.world_size > 1:
+            order = order if order is not None else torch.arange(n)
+            if self.pad and n % self.world_size:
+                order = torch.cat([order, order[: self.world_size - n % self.world_size]])
+            order = order[self.rank :: self.world_size]
+        return order.to(self.images.device) if order is not None else None
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        n = len(self.labels)
-        order = (
-            torch.randperm(n, generator=self.generator, device="cpu").to(self.images.device) if self.shuffle else None
-        )
+        order = self.order()
+        n = len(self.labels) if order is None else len(order)
         for start in range(0, n, self.batch_size):
             if order is None:
                 x, y = self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
+                self.last_batch_indices = None
             else:
                 take = order[start : start + self.batch_size]
                 x, y = self.images[take], self.labels[take]
+                self.last_batch_indices = take
             yield torch.addcmul(self.shift, x.float(), self.scale), y

@@ -80,8 +80,24 @@ class InMemoryDataModule(L.LightningDataModule):
         if x.device != device:  # move each split to the training device once, not batch by batch
             x, y = x.to(device), y.to(device)
             self.splits[split] = (x, y)
+        trainer = self.trainer
+        rank, world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        epoch = (lambda: trainer.current_epoch) if trainer is not None else None
         generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return TensorBatches(x, y, batch_size, self.scale, self.shift, shuffle=shuffle, generator=generator)
+        return TensorBatches(
+            x,
+            y,
+            batch_size,
+            self.scale,
+            self.shift,
+            shuffle=shuffle,
+            generator=generator,
+            seed=self.seed,
+            epoch=epoch,
+            rank=rank,
+            world_size=world_size,
+            pad=shuffle,  # training: equal step counts on every rank; evaluation: each sample exactly once
+        )
 
     def train_dataloader(self) -> TensorBatches:
         return self._batches("train", self.batch_size, shuffle=True)

@@ -1,0 +1,51 @@
+"""Test-only callbacks, given to runs in subprocesses with `+callbacks.<name>._target_=probes.<Class>` (the tests
+put this folder on PYTHONPATH)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+
+class SlowSteps(L.Callback):
+    """Sleep after each training batch, so that a signal sent from outside lands in the middle of an epoch."""
+
+    def __init__(self, seconds: float = 0.01) -> None:
+        self.seconds = seconds
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        time.sleep(self.seconds)
+
+
+class RecordSamples(L.Callback):
+    """Write, per rank, the training sample indices of each batch (as the batcher drew them) and the labels the
+    batch really held, to `<out_dir>/samples_rank<r>.json` at the end of fit."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = Path(out_dir)
+        self.indices: list[int] = []
+        self.labels: list[int] = []
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, *args: Any) -> None:
+        self.labels += batch[1].tolist()
+        self.indices += trainer.train_dataloader.last_batch_indices.tolist()
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        train_labels = trainer.datamodule.splits["train"][1]
+        record = {
+            "rank": trainer.global_rank,
+            "world_size": trainer.world_size,
+            "pid": os.getpid(),
+            "indices": self.indices,
+            "labels": self.labels,
+            "labels_at_indices": train_labels[torch.tensor(self.indices, dtype=torch.long)].tolist(),
+            "train_size": len(train_labels),
+        }
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / f"samples_rank{trainer.global_rank}.json").write_text(json.dumps(record))

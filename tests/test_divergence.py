@@ -1,0 +1,34 @@
+"""A NaN or inf loss stops training at once with the step and the likely causes; in a sweep only that job fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import QUICK, read_metrics
+
+HUGE_LR = ["optimizer=sgd", "optimizer.lr=1e6", "scheduler=none"]
+
+
+def test_non_finite_loss_stops_with_the_step_and_causes(run_entry, tmp_path: Path) -> None:
+    result = run_entry("train", *QUICK, *HUGE_LR)
+    assert result.returncode == 2, result.stderr[-3000:]
+    (line,) = [ln for ln in result.stderr.splitlines() if "error: training diverged" in ln]
+    metrics = read_metrics(tmp_path / "run")
+    assert metrics["status"] == "diverged"
+    step = metrics["diverged_at_step"]
+    assert 0 < step < 20 and f"at step {step} (epoch 0)" in line
+    assert "optimizer.lr=1000000.0" in line and "init=" in line
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_a_diverged_job_fails_and_the_sweep_goes_on(run_entry, tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_entry("train", "-m", *QUICK, "optimizer=sgd", "optimizer.lr=1e6,0.05", f"hydra.sweep.dir={sweep}")
+    assert result.returncode != 0  # the sweep reports its failed job at the end
+    assert "training diverged" in result.stderr
+    statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/metrics.json")}
+    assert statuses == {"0": "diverged", "1": "completed"}  # job 1 ran after job 0 diverged
+    assert json.loads((sweep / "1" / "metrics.json").read_text())["test/acc"] > 0.3

@@ -1,0 +1,80 @@
+"""SIGTERM/SIGINT mid-epoch: last.ckpt of the current state, status "interrupted", exit 128 + signal; resume
+finishes the run with the epoch count of an uninterrupted one."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import QUICK, REPO, read_metrics
+
+from trainlab.resume import LAST_CKPT
+
+HELPERS = REPO / "tests" / "helpers"
+EPOCHS = ["trainer.max_epochs=2", "++trainer.limit_train_batches=40"]
+
+
+def start_training(run_dir: Path, mnist_dir: Path, *overrides: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={run_dir}", *QUICK, *overrides]
+    env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir), "PYTHONPATH": str(HELPERS), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def signal_mid_epoch(proc: subprocess.Popen, run_dir: Path, signum: int) -> tuple[int, str]:
+    """Send `signum` once the first epoch's checkpoint exists (training is then well into epoch 1)."""
+    deadline = time.monotonic() + 300
+    while not (run_dir / "checkpoints" / "epoch_000.ckpt").exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the first epoch never ended"
+        time.sleep(0.1)
+    time.sleep(0.5)  # a few slowed batches into epoch 1
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=300)
+    return proc.returncode, stderr
+
+
+@pytest.mark.slow
+def test_sigterm_saves_last_ckpt_and_resume_finishes(tmp_path: Path, mnist_dir: Path) -> None:
+    run = tmp_path / "run"
+    slow = ["+callbacks.slow._target_=probes.SlowSteps", "+callbacks.slow.seconds=0.05"]
+    proc = start_training(run, mnist_dir, *EPOCHS, *slow)
+    code, stderr = signal_mid_epoch(proc, run, signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM, stderr[-3000:]
+    assert "interrupted by SIGTERM" in stderr and "resume=true" in stderr
+    metrics = read_metrics(run)
+    assert metrics["status"] == "interrupted" and metrics["signal"] == signal.SIGTERM
+    assert metrics["epochs"] == 1 and 40 < metrics["global_step"] < 80  # stopped inside epoch 1
+    ckpt = torch.load(run / LAST_CKPT, map_location="cpu", weights_only=True)
+    assert ckpt["global_step"] == metrics["global_step"]  # the state at the interruption, not an epoch end
+    assert (run / "csv" / "metrics.csv").read_text().count("\n") >= 3  # the CSV logger was flushed
+
+    resumed = start_training(run, mnist_dir, *EPOCHS, "resume=true")
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr[-3000:]
+    final = read_metrics(run)
+    assert final["status"] == "completed" and final["epochs"] == 2
+    assert final["test/acc"] > 0.85
+    assert torch.load(run / LAST_CKPT, map_location="cpu", weights_only=True)["global_step"] == 80
+
+
+@pytest.mark.slow
+def test_sigint_is_interrupted_with_exit_130(tmp_path: Path, mnist_dir: Path) -> None:
+    run = tmp_path / "run"
+    slow = ["+callbacks.slow._target_=probes.SlowSteps", "+callbacks.slow.seconds=0.05"]
+    proc = start_training(run, mnist_dir, *EPOCHS, *slow, "callbacks.model_checkpoint.save_last=false")
+    code, stderr = signal_mid_epoch(proc, run, signal.SIGINT)
+    assert code == 130, stderr[-3000:]
+    assert read_metrics(run)["status"] == "interrupted"
+    assert (run / LAST_CKPT).is_file()  # saved by the interruption itself, not by ModelCheckpoint
+
+
+def test_completed_run_says_so(run_entry, tmp_path: Path) -> None:
+    result = run_entry("train", *QUICK, "++trainer.limit_train_batches=5", "test=false")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_metrics(tmp_path / "run")["status"] == "completed"

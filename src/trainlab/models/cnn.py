@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from trainlab.models.activations import make_activation, width_factor
-from trainlab.models.mlp import check_batchnorm_order
+from trainlab.models.blocks import BlockSpec
 
 
 class CNN(nn.Module):
@@ -33,28 +32,16 @@ class CNN(nn.Module):
         maxout_pieces: int = 2,
     ) -> None:
         super().__init__()
-        check_batchnorm_order(batchnorm_order)
-        self.activation = activation
-        self.negative_slope = negative_slope
-        pieces = width_factor(activation, maxout_pieces)
-        bn_first = batchnorm and batchnorm_order == "before_activation"
-
-        def act() -> nn.Module:
-            return make_activation(activation, negative_slope, elu_alpha, maxout_pieces)
-
+        spec = BlockSpec(activation, batchnorm, batchnorm_order, negative_slope, elu_alpha, maxout_pieces)
         in_channels, height, width = in_shape
         layers: list[nn.Module] = []
         for out_channels in channels:
-            layers.append(nn.Conv2d(in_channels, out_channels * pieces, kernel_size=3, bias=not bn_first))
-            if bn_first:
-                layers.append(nn.BatchNorm2d(out_channels * pieces))
-            layers.append(act())
-            if batchnorm and not bn_first:
-                layers.append(nn.BatchNorm2d(out_channels))
+            conv = nn.Conv2d(in_channels, out_channels * spec.pieces, kernel_size=3, bias=not spec.norm_before)
+            layers += spec.block(conv, out_channels, nn.BatchNorm2d)
             in_channels, height, width = out_channels, height - 2, width - 2
         layers += [nn.MaxPool2d(2), nn.Dropout(conv_dropout), nn.Flatten()]
         flat = in_channels * (height // 2) * (width // 2)
-        layers += [nn.Linear(flat, dense * pieces), act(), nn.Dropout(dense_dropout)]
+        layers += [nn.Linear(flat, dense * spec.pieces), spec.activation_module(), nn.Dropout(dense_dropout)]
         layers.append(nn.Linear(dense, num_classes))
         self.layers = nn.Sequential(*layers)
 

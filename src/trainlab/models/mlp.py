@@ -6,14 +6,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
-from trainlab.models.activations import make_activation, width_factor
-
-BATCHNORM_ORDERS = ("before_activation", "after_activation")
-
-
-def check_batchnorm_order(order: str) -> None:
-    if order not in BATCHNORM_ORDERS:
-        raise ValueError(f"regularization.batchnorm_order={order!r} is not one of {', '.join(BATCHNORM_ORDERS)}")
+from trainlab.models.blocks import BlockSpec
 
 
 class MLP(nn.Module):
@@ -40,22 +33,14 @@ class MLP(nn.Module):
         super().__init__()
         if any(h < 1 for h in hidden):
             raise ValueError(f"model.hidden={list(hidden)} must hold positive sizes")
-        check_batchnorm_order(batchnorm_order)
-        self.activation = activation
-        self.negative_slope = negative_slope
-        pieces = width_factor(activation, maxout_pieces)
-        bn_first = batchnorm and batchnorm_order == "before_activation"
+        spec = BlockSpec(activation, batchnorm, batchnorm_order, negative_slope, elu_alpha, maxout_pieces)
         layers: list[nn.Module] = [nn.Flatten()]
         width = 1
         for size in in_shape:
             width *= size
         for size in hidden:
-            layers.append(nn.Linear(width, size * pieces, bias=not bn_first))
-            if bn_first:
-                layers.append(nn.BatchNorm1d(size * pieces))
-            layers.append(make_activation(activation, negative_slope, elu_alpha, maxout_pieces))
-            if batchnorm and not bn_first:
-                layers.append(nn.BatchNorm1d(size))
+            linear = nn.Linear(width, size * spec.pieces, bias=not spec.norm_before)
+            layers += spec.block(linear, size, nn.BatchNorm1d)
             if dropout > 0:
                 layers.append(nn.Dropout(dropout))
             width = size

@@ -76,7 +76,8 @@ def check_overrides(config_name: str, config_dir: str | Path, argv: Sequence[str
     if args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir:
         return  # nothing to run, or a config tree this check does not know: Hydra handles it
     name = args.config_name or config_name
-    jobs = sweep_jobs(parse(args.overrides), args.multirun)
+    overrides = parse(args.overrides)
+    jobs = sweep_jobs(overrides, args.multirun or asks_for_multirun(overrides))
 
     from hydra import compose, initialize_config_dir
 
@@ -107,6 +108,11 @@ def parse(overrides: Sequence[str]) -> list:
                 "quote values with spaces or commas ('key=\"a b\"')"
             ) from err
     return parsed
+
+
+def asks_for_multirun(overrides: list) -> bool:
+    """`hydra.mode=MULTIRUN` on the command line sweeps just like `-m`."""
+    return any(o.get_key_element() == "hydra.mode" and str(o.value()).upper() == "MULTIRUN" for o in overrides)
 
 
 def sweep_jobs(overrides: list, multirun: bool) -> list[list[str]]:

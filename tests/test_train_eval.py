@@ -78,4 +78,4 @@ def test_default_run_reaches_98_percent(run_entry, tmp_path: Path) -> None:
     result = run_entry("train")
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = read_metrics(tmp_path / "run")
-    assert metrics["test/acc"] >= 0.98 and metrics["epochs"] == 6
+    assert metrics["test/acc"] >= 0.98 and metrics["epochs"] == 8

@@ -37,10 +37,15 @@ def write_metrics(path: Path, metrics: Mapping[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def number(value: float) -> str:
+    """Four decimals, or four significant digits for small values such as a final learning rate."""
+    return f"{value:.4g}" if value and abs(value) < 1e-3 else f"{value:.4f}"
+
+
 def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
     table = Table(title=title, show_header=False)
     for key, value in metrics.items():
-        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+        table.add_row(key, number(value) if isinstance(value, float) else str(value))
     console = Console()
     console.print(table)
     console.print(f"metrics written to {path}")

@@ -81,21 +81,20 @@ class Classifier(L.LightningModule):
             total = total + self.l2 * sum(w.pow(2).sum() for w in weights)
         return total
 
-    def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-        """(training loss, logits, penalty): cross-entropy (label-smoothed if asked) plus the penalty."""
+    def objective(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """(J, data loss, logits, penalty): J is the cross-entropy (label-smoothed if asked) plus the penalty."""
         logits = self.net(x)
         loss = F.cross_entropy(logits, y, label_smoothing=self.label_smoothing)
         penalty = self.penalty()
-        return (loss if penalty is None else loss + penalty), logits, penalty
+        return (loss if penalty is None else loss + penalty), loss, logits, penalty
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
         if self.augment_shift:
             x = random_shift(x, self.augment_shift)
-        total, logits, penalty = self.objective(x, y)
+        total, loss, logits, penalty = self.objective(x, y)
         self.check_finite(total)
-        data_loss = total if penalty is None else total - penalty
-        self.means["fit"].update(data_loss, logits, y, penalty)
+        self.means["fit"].update(loss, logits, y, penalty)
         return total
 
     def on_train_start(self) -> None:

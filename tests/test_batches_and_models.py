@@ -19,7 +19,7 @@ def make_batches(n: int = 10, batch_size: int = 4, shuffle: bool = True) -> Tens
         scale=torch.ones(1),
         shift=torch.zeros(1),
         shuffle=shuffle,
-        generator=torch.Generator().manual_seed(0),
+        seed=0,
     )
 
 

@@ -175,10 +175,11 @@ class Classifier(L.LightningModule):
         groups: Any = list(self.net.parameters())
         extra: dict[str, Any] = {}
         if self.weight_decay:  # decay the penalized parameters only (by default not biases or norm parameters)
-            decayed = {id(p) for p in self.penalized()}
-            rest = [p for p in groups if id(p) not in decayed]
+            decayed = self.penalized()
+            decayed_ids = {id(p) for p in decayed}
+            rest = [p for p in groups if id(p) not in decayed_ids]
             group_keys, extra = decoupled_decay_kwargs(get_class(self.hparams.optimizer["_target_"]), self.weight_decay)
-            groups = [{"params": self.penalized(), **group_keys}, {"params": rest, "weight_decay": 0.0}]
+            groups = [{"params": decayed, **group_keys}, {"params": rest, "weight_decay": 0.0}]
         optimizer = instantiate(self.hparams.optimizer, _partial_=True)(params=groups, **extra)
         sched = dict(self.hparams.scheduler or {})
         if not sched:

@@ -22,9 +22,9 @@ class EpochMeans(torch.nn.Module):
 
     @torch.no_grad()
     def update(self, loss: Tensor, logits: Tensor, target: Tensor, penalty: Tensor | None = None) -> None:
-        # torch.full is a fill kernel on the device; new_tensor(len(target)) would be a host-to-device copy.
         if self.sums.device != target.device:
             self.sums = self.sums.to(target.device)
+        # torch.full is a fill kernel on the device; new_tensor(len(target)) would be a host-to-device copy.
         n = torch.full((), len(target), dtype=torch.float64, device=target.device)
         correct = (logits.argmax(dim=1) == target).sum()
         pen = penalty.detach() if penalty is not None else n.new_zeros(())

@@ -119,46 +119,61 @@ def fit_and_test(
 ) -> dict[str, Any]:
     """Fit and test; an interruption or a non-finite loss still leaves metrics.json (with its status) behind."""
     path = Path(cfg.paths.output_dir) / "metrics.json"
-    exit_code, best, status = 1, "", "completed"
+    exit_code = 1
     start = time.perf_counter()
     try:
-        try:
-            try:
-                trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-            except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
-                raise TrainingInterrupted(signal.SIGTERM) from err
-            if stop_flag.signum is not None:  # the signal came during the last validation: fit ended anyway
-                save_last(trainer)
-                raise TrainingInterrupted(stop_flag.signum)
-            fit_seconds = time.perf_counter() - start
-            metrics = plain_metrics(trainer.callback_metrics)
-            checkpoint = trainer.checkpoint_callback
-            best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
-            if cfg.get("test", True):
-                trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
-                metrics.update(plain_metrics(trainer.callback_metrics))
-            exit_code = 0
-        except (TrainingInterrupted, NonFiniteLoss) as err:
-            status = "interrupted" if isinstance(err, TrainingInterrupted) else "diverged"
-            metrics = plain_metrics(trainer.callback_metrics)
-            metrics.update(epochs=trainer.current_epoch, global_step=trainer.global_step, status=status)
-            metrics.update(fit_seconds=round(time.perf_counter() - start, 3))
-            if isinstance(err, TrainingInterrupted):
-                last = Path(trainer.default_root_dir) / LAST_CKPT
-                err.ckpt = str(last) if last.is_file() else None
-                metrics.update(signal=err.signum, ckpt_last=err.ckpt)
-            else:
-                metrics.update(diverged_at_step=err.step)
-            if trainer.is_global_zero:
-                write_metrics(path, metrics)
-            if isinstance(err, NonFiniteLoss):
-                raise Diverged(divergence_message(cfg, err)) from err
-            raise
+        metrics = fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start)
+        exit_code = 0
+    except (TrainingInterrupted, NonFiniteLoss) as err:
+        record_stop(err, trainer, path, time.perf_counter() - start)
+        if isinstance(err, NonFiniteLoss):
+            raise Diverged(divergence_message(cfg, err)) from err
+        raise
     finally:
         finish(trainer.loggers, cfg.paths.output_dir, exit_code)
-    metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status=status)
-
     if trainer.is_global_zero:
         write_metrics(path, metrics)
         print_summary("trainlab: final metrics", metrics, path)
     return metrics
+
+
+def fit_then_test(
+    cfg: DictConfig,
+    trainer: L.Trainer,
+    model: Classifier,
+    datamodule: InMemoryDataModule,
+    ckpt_path: str | None,
+    stop_flag: SignalFlag,
+    start: float,
+) -> dict[str, Any]:
+    """The run itself: fit, then test the best checkpoint; the metrics of a completed run."""
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
+        raise TrainingInterrupted(signal.SIGTERM) from err
+    if stop_flag.signum is not None:  # the signal came during the last validation: fit ended anyway
+        save_last(trainer)
+        raise TrainingInterrupted(stop_flag.signum)
+    fit_seconds = time.perf_counter() - start
+    metrics = plain_metrics(trainer.callback_metrics)
+    checkpoint = trainer.checkpoint_callback
+    best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
+    if cfg.get("test", True):
+        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        metrics.update(plain_metrics(trainer.callback_metrics))
+    metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
+    return metrics
+
+
+def record_stop(err: TrainingInterrupted | NonFiniteLoss, trainer: L.Trainer, path: Path, seconds: float) -> None:
+    """metrics.json of a run that stopped early: "interrupted" (with where its state was saved) or "diverged"."""
+    metrics = plain_metrics(trainer.callback_metrics)
+    metrics.update(epochs=trainer.current_epoch, global_step=trainer.global_step, fit_seconds=round(seconds, 3))
+    if isinstance(err, TrainingInterrupted):
+        last = Path(trainer.default_root_dir) / LAST_CKPT
+        err.ckpt = str(last) if last.is_file() else None
+        metrics.update(status="interrupted", signal=err.signum, ckpt_last=err.ckpt)
+    else:
+        metrics.update(status="diverged", diverged_at_step=err.step)
+    if trainer.is_global_zero:
+        write_metrics(path, metrics)

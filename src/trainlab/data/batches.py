@@ -16,9 +16,9 @@ class TensorBatches:
     """An iterable of `(x, y)` batches; images are stored as uint8 and scaled to float batch by batch.
 
     `scale` and `shift` are per-channel: `x = uint8 * scale + shift`, which covers every input scaling.
-    With `shuffle`, each pass draws a fresh permutation from `generator`, so epochs differ but runs repeat; with
-    `epoch` (a callable giving the current epoch) as well, pass e draws from a generator seeded with
-    `seed + EPOCH_STRIDE * e` instead, so a resumed run sees the very permutations of an uninterrupted one.
+    With `shuffle`, pass e draws its permutation from a generator seeded with `seed + EPOCH_STRIDE * e`, so epochs
+    differ but runs repeat; `epoch` (a callable, e.g. the trainer's current epoch) says which pass this is, so a
+    resumed run sees the very permutations of an uninterrupted one (without it, passes are counted here).
 
     Under DDP (`world_size` > 1) every rank draws the same permutation and takes every `world_size`-th sample of it
     from position `rank`: the ranks' samples are disjoint and together cover the data once per pass. With `pad`
@@ -37,7 +37,6 @@ class TensorBatches:
         scale: Tensor,
         shift: Tensor,
         shuffle: bool = False,
-        generator: torch.Generator | None = None,
         seed: int = 0,
         epoch: Callable[[], int] | None = None,
         rank: int = 0,
@@ -49,8 +48,8 @@ class TensorBatches:
         self.scale = scale.to(images.device).view(1, -1, 1, 1)
         self.shift = shift.to(images.device).view(1, -1, 1, 1)
         self.shuffle = shuffle
-        self.generator = generator
         self.seed, self.epoch = seed, epoch
+        self.passes = 0
         self.rank, self.world_size, self.pad = rank, world_size, pad
         self.last_batch_indices: Tensor | None = None
 
@@ -71,9 +70,9 @@ class TensorBatches:
         n = len(self.labels)
         order = None
         if self.shuffle:
-            generator = self.generator
-            if self.epoch is not None:
-                generator = torch.Generator().manual_seed(self.seed + self.EPOCH_STRIDE * self.epoch())
+            epoch = self.epoch() if self.epoch is not None else self.passes
+            self.passes += 1
+            generator = torch.Generator().manual_seed(self.seed + self.EPOCH_STRIDE * epoch)
             order = torch.randperm(n, generator=generator, device="cpu")
         if self.world_size > 1:
             order = order if order is not None else torch.arange(n)

@@ -83,7 +83,6 @@ class InMemoryDataModule(L.LightningDataModule):
         trainer = self.trainer
         rank, world_size = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
         epoch = (lambda: trainer.current_epoch) if trainer is not None else None
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
         return TensorBatches(
             x,
             y,
@@ -91,7 +90,6 @@ class InMemoryDataModule(L.LightningDataModule):
             self.scale,
             self.shift,
             shuffle=shuffle,
-            generator=generator,
             seed=self.seed,
             epoch=epoch,
             rank=rank,

@@ -5,8 +5,8 @@ from pathlib import Path
 import hydra
 from omegaconf import DictConfig
 
-from trainlab.cli import check_command_line, run_reporting_errors
-from trainlab.resume import register_resolver
+from trainlab.config.cli import check_command_line, run_reporting_errors
+from trainlab.config.run_dirs import register_resolver
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
 

@@ -6,7 +6,7 @@ import torch
 
 from trainlab.classifier import Classifier
 from trainlab.data.batches import TensorBatches
-from trainlab.data.datamodule import input_scaling
+from trainlab.data.in_memory import input_scaling
 from trainlab.models import CNN, MLP
 
 

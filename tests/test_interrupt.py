@@ -14,7 +14,7 @@ import pytest
 import torch
 from conftest import QUICK, REPO, read_metrics
 
-from trainlab.resume import LAST_CKPT
+from trainlab.config.run_dirs import LAST_CKPT
 
 HELPERS = REPO / "tests" / "helpers"
 EPOCHS = ["trainer.max_epochs=2", "++trainer.limit_train_batches=40"]

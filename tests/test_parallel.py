@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from test_idx_and_download import fake_mnist
 
-from trainlab.resume import register_resolver, resolve_run_dir, run_dir
+from trainlab.config.run_dirs import register_resolver, resolve_run_dir, run_dir
 
 LOAD = """
 import json, sys, time

@@ -14,8 +14,8 @@ from omegaconf import open_dict
 from torch import nn
 
 from tests.conftest import QUICK, compose_train
-from trainlab.augment import random_shift
 from trainlab.classifier import Classifier
+from trainlab.data.augment import random_shift
 from trainlab.models import MLP
 
 NET = {"_target_": "trainlab.models.MLP", "hidden": [5, 4], "activation": "relu", "batchnorm": False}

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from conftest import QUICK, REPO, read_metrics
+from helpers.wandb_file import read_run, run_files
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from trainlab.resume import LAST_CKPT, latest_run, register_resolver, run_dir
-from trainlab.wandb_file import read_run, run_files
+from trainlab.config.run_dirs import LAST_CKPT, latest_run, register_resolver, run_dir
 
 
 def touch_run(runs: Path, name: str, mtime: float) -> Path:

@@ -18,8 +18,8 @@ import pytest
 from conftest import CONF, REPO, compose_train
 from test_config import GROUPS, options
 
-from trainlab import choices
-from trainlab.validation import ConfigError, problems, validate
+from trainlab.config import choices
+from trainlab.config.validation import ConfigError, problems, validate
 
 # (script, overrides, what the one error line must contain). Every row exits with 2.
 BAD = [
@@ -150,7 +150,8 @@ def test_cfg_job_prints_the_config_even_with_values_a_run_would_refuse(tmp_path:
 
 def test_validation_and_cli_do_not_import_torch() -> None:
     code = (
-        "import sys, trainlab.cli, trainlab.validation, trainlab.choices, trainlab.resume; "
+        "import sys, trainlab.config.cli, trainlab.config.validation, trainlab.config.choices; "
+        "import trainlab.config.run_dirs, trainlab.resume; "
         "heavy = {'torch', 'lightning'} & {m.split('.')[0] for m in sys.modules}; "
         "assert not heavy, heavy"
     )
@@ -213,7 +214,7 @@ def test_precisions_are_lightnings() -> None:
 
 
 def test_choice_lists_are_the_ones_the_code_uses() -> None:
-    from trainlab.data.datamodule import NORMALIZE_CHOICES
+    from trainlab.data.in_memory import NORMALIZE_CHOICES
     from trainlab.init import ALIASES, INIT_SCHEMES
     from trainlab.models.activations import ACTIVATION_NAMES
 
@@ -224,7 +225,7 @@ def test_choice_lists_are_the_ones_the_code_uses() -> None:
 def test_more_devices_than_exist(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 
-    from trainlab.errors import UserError
+    from trainlab.config.errors import UserError
     from trainlab.hardware import check_accelerator
 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from conftest import QUICK, read_metrics
+from helpers.wandb_file import read_run, run_files
 
-from trainlab.tracking import RUN_ID_FILE, choose_mode, has_credentials
-from trainlab.wandb_file import read_run, run_files
+from trainlab.loggers.wandb_logger import RUN_ID_FILE, choose_mode, has_credentials
 
 FAKE_KEY = "0123456789abcdef0123456789abcdef0123beef"
 

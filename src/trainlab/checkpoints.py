@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from trainlab.errors import UserError
+from trainlab.config.errors import UserError
 
 
 def load_checkpoint(path: str | None) -> dict[str, Any]:

@@ -10,9 +10,9 @@ import torch.nn.functional as F
 from hydra.utils import get_class, instantiate
 from torch import Tensor
 
-from trainlab.augment import random_shift
-from trainlab.epoch_means import EpochMeans
-from trainlab.optim import decoupled_decay_kwargs
+from trainlab.data.augment import random_shift
+from trainlab.metrics import EpochMeans
+from trainlab.optimization import decoupled_decay_kwargs
 
 # Scheduler arguments that mean "the length of the run"; `null` in the config is filled in here, in the
 # scheduler's own unit (steps or epochs), so cosine or one-cycle schedules fit any max_epochs or batch size.

@@ -9,10 +9,10 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from trainlab.classifier import Classifier
+from trainlab.config.errors import UserError
 from trainlab.data import InMemoryDataModule
-from trainlab.errors import UserError
+from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_summary, write_metrics
-from trainlab.tracking import finish
 from trainlab.training import build_trainer, print_lightning_logs_once
 
 # Data settings that belong to the machine, not to the experiment: taken from the eval config, not the checkpoint.

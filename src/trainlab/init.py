@@ -12,8 +12,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from trainlab.choices import INIT_ALIASES as ALIASES
-from trainlab.choices import INIT_SCHEMES
+from trainlab.config.choices import INIT_ALIASES as ALIASES
+from trainlab.config.choices import INIT_SCHEMES
 from trainlab.models.activations import activation_gain
 
 log = logging.getLogger(__name__)

@@ -1,71 +1,16 @@
-"""Resuming a run: `python src/train.py resume=true` continues the latest run of the task in its own run dir.
+"""Which checkpoint a run starts from: `ckpt_path`, or with resume=true the run dir's own last.ckpt.
 
-How: the run dir is chosen BEFORE Hydra makes it. `conf/hydra/default.yaml` sets
-`hydra.run.dir: ${trainlab_run_dir:<log_dir>/<task>/runs,<timestamp>,${resume}}`; the resolver below returns a new
-`<runs>/<timestamp>` folder normally, and, with resume=true, the run folder whose `checkpoints/last.ckpt` was
-written last. So Hydra, the loggers and the checkpoints all use that folder again: nothing is copied or moved,
-and an explicit `hydra.run.dir=<dir> resume=true` resumes that folder instead.
-`train()` then asks `checkpoint_to_resume(cfg)` for the file to give `trainer.fit(ckpt_path=…)`; the loggers pick
-up what they keep in the run dir (the W&B run id, the fixed TensorBoard and CSV folders).
-
-This module is imported before Hydra runs (to register the resolver): it must not import torch or lightning.
+The run dir itself is chosen before Hydra makes it (`trainlab.config.run_dirs`). Torch-free.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
-from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from trainlab.errors import UserError
-
-LAST_CKPT = Path("checkpoints") / "last.ckpt"
-RESOLVER = "trainlab_run_dir"
-
-
-def truthy(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
-
-
-def latest_run(runs_dir: str | Path) -> Path | None:
-    """The run folder under `runs_dir` whose `checkpoints/last.ckpt` is newest, or None."""
-    root = Path(runs_dir)
-    if not root.is_dir():
-        return None
-    candidates = [d for d in root.iterdir() if (d / LAST_CKPT).is_file()]
-    return max(candidates, key=lambda d: (d / LAST_CKPT).stat().st_mtime_ns, default=None)
-
-
-def run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
-    """Hydra's run dir: the latest resumable run when `resume` is true (and one exists), else a new folder.
-
-    The new folder's name is a timestamp with microseconds; should that folder exist already (another run started
-    in the same microsecond, or a clock step back), this process's id is appended, so run dirs never collide.
-    """
-    if truthy(resume) and (latest := latest_run(runs_dir)) is not None:
-        return str(latest)
-    new = Path(runs_dir) / str(new_name)
-    if new.exists():
-        new = new.with_name(f"{new.name}_{os.getpid()}")
-    return str(new)
-
-
-@functools.cache
-def resolve_run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
-    """`run_dir`, answered once per process: Hydra resolves `hydra.run.dir` again after making the folder (e.g.
-    Lightning's DDP launcher reads it to start the other ranks there), and must get the same folder back."""
-    return run_dir(runs_dir, new_name, resume)
-
-
-def register_resolver() -> None:
-    """Make `${trainlab_run_dir:…}` available to the Hydra config (call before `@hydra.main` runs)."""
-    if not OmegaConf.has_resolver(RESOLVER):
-        OmegaConf.register_new_resolver(RESOLVER, resolve_run_dir)
+from trainlab.config.errors import UserError
+from trainlab.config.run_dirs import LAST_CKPT, is_multirun, truthy
 
 
 def checkpoint_to_resume(cfg: DictConfig) -> str | None:
@@ -87,10 +32,3 @@ def checkpoint_to_resume(cfg: DictConfig) -> str | None:
             "or pass ckpt_path=<file>"
         )
     return str(last)
-
-
-def is_multirun() -> bool:
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN

@@ -15,15 +15,16 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
 from trainlab.classifier import Classifier, NonFiniteLoss
+from trainlab.config.errors import Diverged
+from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.data import InMemoryDataModule
-from trainlab.errors import Diverged
 from trainlab.init import initialize
-from trainlab.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
+from trainlab.loggers.redact import redact
+from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
-from trainlab.redact import redact
-from trainlab.resume import LAST_CKPT, checkpoint_to_resume
-from trainlab.tracking import finish
+from trainlab.resume import checkpoint_to_resume
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from trainlab.errors import UserError
+from trainlab.config.errors import UserError
 
 
 class DataFileError(UserError):

@@ -8,9 +8,9 @@ import struct
 import torch
 from torch import Tensor
 
-from trainlab.data.datamodule import InMemoryDataModule
 from trainlab.data.files import RemoteFile, cached_tensors, fetch, read_pinned
 from trainlab.data.idx import parse_idx, read_idx_bytes
+from trainlab.data.in_memory import InMemoryDataModule
 
 # md5: the official archives; sha256: their uncompressed IDX content (pinned in ../shared/data/README.md).
 FILES = {

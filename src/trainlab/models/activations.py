@@ -6,7 +6,7 @@ import math
 
 from torch import Tensor, nn
 
-from trainlab.choices import ACTIVATIONS as ACTIVATION_NAMES
+from trainlab.config.choices import ACTIVATIONS as ACTIVATION_NAMES
 
 
 class Maxout(nn.Module):

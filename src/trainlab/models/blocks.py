@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from trainlab.choices import BATCHNORM_ORDERS
+from trainlab.config.choices import BATCHNORM_ORDERS
 from trainlab.models.activations import make_activation, width_factor
 
 

@@ -19,8 +19,8 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
-from trainlab import choices
-from trainlab.errors import UserError
+from trainlab.config import choices
+from trainlab.config.errors import UserError
 
 _ABSENT = object()
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")

@@ -1,6 +1,6 @@
 """The names a config may choose from: one list each, shared by the config validation and the code that uses them.
 
-Torch-free and Lightning-free on purpose: `trainlab.validation` checks a command against these lists before
+Torch-free and Lightning-free on purpose: `trainlab.config.validation` checks a command against these lists before
 anything heavy is imported, and the models, init schemes and data modules import the same lists.
 """
 
@@ -25,7 +25,7 @@ INIT_SCHEMES = (
 INIT_ALIASES = {"xavier": "xavier_normal", "he": "he_normal", "kaiming": "he_normal"}
 FAN_MODES = ("fan_in", "fan_out")
 
-# data.normalize (trainlab.data.datamodule.input_scaling)
+# data.normalize (trainlab.data.in_memory.input_scaling)
 NORMALIZE_CHOICES = ("standardize", "minmax", "symmetric", "none")
 
 # Training-set size of each data module (by its `_target_`): data.val_size must be smaller.

@@ -25,8 +25,8 @@ from typing import Any
 
 import lightning as L
 
-from trainlab.errors import TrainingInterrupted
-from trainlab.resume import LAST_CKPT
+from trainlab.config.errors import TrainingInterrupted
+from trainlab.config.run_dirs import LAST_CKPT
 
 __all__ = ["SignalFlag", "StopOnSignal", "TrainingInterrupted", "save_last", "signal_guard"]
 

@@ -21,9 +21,9 @@ from typing import TypeVar
 
 from omegaconf import DictConfig
 
-from trainlab.errors import TrainingInterrupted, UserError
-from trainlab.resume import is_multirun
-from trainlab.validation import closest, validate
+from trainlab.config.errors import TrainingInterrupted, UserError
+from trainlab.config.run_dirs import is_multirun
+from trainlab.config.validation import closest, validate
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ import lightning as L
 import torch
 from torch import Tensor
 
-from trainlab.choices import NORMALIZE_CHOICES
+from trainlab.config.choices import NORMALIZE_CHOICES
 from trainlab.data.batches import TensorBatches
 
 

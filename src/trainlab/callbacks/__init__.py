@@ -1,0 +1,1 @@
+"""Lightning callbacks trainlab adds to every run: safe stops on SIGINT/SIGTERM."""

@@ -11,12 +11,13 @@ from typing import Any
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
+from trainlab.callbacks.divergence import NonFiniteLoss, StopOnNonFiniteLoss
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
-from trainlab.classifier import Classifier, NonFiniteLoss
+from trainlab.classifier import Classifier
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.data import InMemoryDataModule
@@ -24,6 +25,7 @@ from trainlab.init import initialize
 from trainlab.loggers.redact import redact
 from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
+from trainlab.regularization import early_stopping_callback
 from trainlab.resume import checkpoint_to_resume
 
 log = logging.getLogger(__name__)
@@ -63,17 +65,17 @@ def divergence_message(cfg: DictConfig, err: NonFiniteLoss) -> str:
 
 def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Trainer:
     """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups, and
-    Lightning's EarlyStopping when `regularization.early_stopping` is set; with `stop_flag`, the callback that
-    stops on SIGINT/SIGTERM and saves last.ckpt.
+    Lightning's EarlyStopping when `regularization.early_stopping` is set; with `stop_flag` (training), the
+    callbacks that stop on SIGINT/SIGTERM (saving last.ckpt) and at the first non-finite loss.
 
     Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
     """
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
-    early_stopping = (cfg.get("regularization") or {}).get("early_stopping")
-    if early_stopping:
-        callbacks.append(EarlyStopping(**plain(early_stopping)))
+    early_stopping = early_stopping_callback(plain(cfg.get("regularization")))
+    if early_stopping is not None:
+        callbacks.append(early_stopping)
     if stop_flag is not None:
-        callbacks.append(StopOnSignal(stop_flag))
+        callbacks += [StopOnSignal(stop_flag), StopOnNonFiniteLoss()]
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     config = redact(plain(cfg))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from trainlab.classifier import Classifier
@@ -89,6 +90,7 @@ def test_cnn_is_the_course_network() -> None:
 
 
 def test_classifier_epoch_means_are_exact() -> None:
+    """Training (device sums) and evaluation (torchmetrics) give the exact per-sample means, then start over."""
     model = Classifier(
         net={"_target_": "trainlab.models.MLP", "hidden": [8]},
         in_shape=[1, 4, 4],
@@ -102,8 +104,12 @@ def test_classifier_epoch_means_are_exact() -> None:
         losses.append(torch.nn.functional.cross_entropy(logits, y, reduction="sum"))
         correct += (logits.argmax(1) == y).sum().item()
         model._eval_step((x, y), "val")
-    means = model.means["val"].compute()
-    assert torch.isclose(means["loss"], (sum(losses) / 8).float())
-    assert means["acc"].item() == correct / 8
-    model.means["val"].reset()
-    assert model.means["val"].sums.abs().sum() == 0
+        model.training_step((x, y), 0)
+    for means in (model._eval_results("val"), model.train_means.compute()):
+        assert torch.isclose(means["loss"], (sum(losses) / 8).float())
+        assert means["acc"].item() == pytest.approx(correct / 8)
+    model.train_means.reset()
+    assert model.train_means.sums.abs().sum() == 0
+    x, y = batches[1]
+    model._eval_step((x, y), "val")  # a new epoch: only this batch counts
+    assert torch.isclose(model._eval_results("val")["loss"], (losses[1] / 3).float())

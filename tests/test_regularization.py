@@ -62,7 +62,7 @@ def test_label_smoothing_in_training_loss_only() -> None:
     expected = ((1 - eps) * -logp.gather(1, y[:, None]).squeeze(1) + eps * -logp.mean(dim=1)).mean()
     assert torch.allclose(model.training_step((x, y), 0), expected)
     model.validation_step((x, y), 0)
-    val_loss = model.means["val"].compute()["loss"]
+    val_loss = model._eval_results("val")["loss"]
     assert torch.allclose(val_loss, F.cross_entropy(model(x), y))
 
 

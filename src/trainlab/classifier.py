@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import Tensor
+from torchmetrics import MeanMetric
 
 from trainlab.data.augment import random_shift
-from trainlab.metrics import EpochMeans
+from trainlab.metrics import EpochMeans, build_metrics, scalars
 from trainlab.optimization import apply_decoupled_decay, build_optimizer, build_scheduler
 from trainlab.regularization import Regularization
 
@@ -41,13 +42,16 @@ class Classifier(L.LightningModule):
         optimizer: dict[str, Any],
         scheduler: dict[str, Any] | None = None,
         regularization: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # loggers get the whole composed config instead (training.py)
         self.net = instantiate(net, in_shape=list(in_shape), num_classes=num_classes)
         self.reg = Regularization.from_config(regularization)
         self.augment_shift = int((regularization or {}).get("augment_shift", 0))
-        self.means = torch.nn.ModuleDict({stage: EpochMeans() for stage in ("fit", "val", "test")})
+        self.train_means = EpochMeans()  # cheap device sums: the training step never calls torchmetrics
+        self.eval_metrics = torch.nn.ModuleDict({s: build_metrics(metrics, num_classes) for s in ("val", "test")})
+        self.eval_loss = torch.nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
         self.register_buffer("val_acc_best", torch.zeros(()), persistent=True)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -69,7 +73,7 @@ class Classifier(L.LightningModule):
         if self.augment_shift:
             x = random_shift(x, self.augment_shift)
         objective = self.objective(x, y)
-        self.means["fit"].update(objective.loss, objective.logits, y, objective.penalty)
+        self.train_means.update(objective.loss, objective.logits, y, objective.penalty)
         return objective.total
 
     def on_train_start(self) -> None:
@@ -85,34 +89,36 @@ class Classifier(L.LightningModule):
     def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x, y = batch
         logits = self.net(x)
-        self.means[stage].update(F.cross_entropy(logits, y), logits, y)
+        self.eval_loss[stage].update(F.cross_entropy(logits, y), weight=len(y))
+        self.eval_metrics[stage].update(logits, y)
 
-    def _epoch_means(self, stage: str) -> dict[str, Tensor]:
-        """Read and reset a stage's sums, added up over all processes first."""
-        means = self.means[stage].compute(reduce=lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
-        self.means[stage].reset()
-        return means
+    def _eval_results(self, stage: str) -> dict[str, Tensor]:
+        """Read and reset a stage's metrics (torchmetrics adds them up over all processes first)."""
+        results = {"loss": self.eval_loss[stage].compute(), **self.eval_metrics[stage].compute()}
+        self.eval_loss[stage].reset()
+        self.eval_metrics[stage].reset()
+        return results
 
     def on_train_epoch_start(self) -> None:
         # The lr this epoch starts with (a Python float: no device sync), logged as train/lr whatever the callbacks.
         self.epoch_lr = float(self.optimizers().param_groups[0]["lr"])
 
     def on_train_epoch_end(self) -> None:
-        means = self._epoch_means("fit")
+        means = self.train_means.compute(reduce=lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
+        self.train_means.reset()
         self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
         if self.reg.l1 or self.reg.l2:
             self.log("train/penalty", means["penalty"])
         self.log("train/lr", self.epoch_lr)
 
     def on_validation_epoch_end(self) -> None:
-        means = self._epoch_means("val")
-        if not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
-            torch.maximum(self.val_acc_best, means["acc"], out=self.val_acc_best)
-        self.log_dict({"val/loss": means["loss"], "val/acc": means["acc"], "val/acc_best": self.val_acc_best})
+        results = self._eval_results("val")
+        if "acc" in results and not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
+            torch.maximum(self.val_acc_best, results["acc"], out=self.val_acc_best)
+        self.log_dict({**scalars("val", results), "val/acc_best": self.val_acc_best})
 
     def on_test_epoch_end(self) -> None:
-        means = self._epoch_means("test")
-        self.log_dict({"test/loss": means["loss"], "test/acc": means["acc"]})
+        self.log_dict(scalars("test", self._eval_results("test")))
 
     def on_before_optimizer_step(self, optimizer: torch.optim.Optimizer) -> None:
         apply_decoupled_decay(optimizer)  # for optimizers without decoupled weight decay built in

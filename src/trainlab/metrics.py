@@ -1,18 +1,33 @@
-"""Per-epoch mean loss and accuracy, accumulated on the device with one tensor op per step.
+"""Metrics: cheap device sums for the training step, a torchmetrics `MetricCollection` for evaluation.
 
-torchmetrics does the same job with a few hundred microseconds of Python per update; on a small MLP that is a
-large share of the step. Here each step adds one row to a running sum, and the sum is read (and, under DDP,
-summed across processes) once per epoch.
+Training: torchmetrics costs a few hundred microseconds of Python per update; on a small MLP that is a large
+share of the step. `EpochMeans` adds one row to a running sum on the device per step (no host sync), and the sum
+is read (and, under DDP, summed across processes) once per epoch.
+
+Evaluation (val/test): the `metrics` config group names torchmetrics classes by `_target_`, one entry per metric,
+so per-class accuracy, F1 or a confusion matrix is one config line. Each is logged as `<stage>/<name>`; a metric
+with a vector or matrix value (per-class accuracy, a confusion matrix) as `<stage>/<name>/<i>` or
+`<stage>/<name>/<i>_<j>`. torchmetrics sums its states across DDP processes itself when computing.
 """
 
 from __future__ import annotations
 
+import inspect
+import itertools
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import torch
+from hydra.utils import get_class, instantiate
 from torch import Tensor
+from torchmetrics import MetricCollection
+
+# What `conf/metrics/default.yaml` holds: the metrics of a checkpoint saved without a `metrics` config.
+DEFAULT_METRICS = {"acc": {"_target_": "torchmetrics.classification.MulticlassAccuracy", "average": "micro"}}
 
 
 class EpochMeans(torch.nn.Module):
-    """Running sums of (Σ loss·n, Σ correct, Σ n, Σ penalty, steps) for one stage of training."""
+    """Running sums of (Σ loss·n, Σ correct, Σ n, Σ penalty, steps) over one epoch of training."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -31,7 +46,7 @@ class EpochMeans(torch.nn.Module):
         row = torch.stack([loss.detach().double() * n, correct.double(), n, pen.double(), n.new_ones(())])
         self.sums.add_(row)
 
-    def compute(self, reduce=None) -> dict[str, Tensor]:
+    def compute(self, reduce: Callable[[Tensor], Tensor] | None = None) -> dict[str, Tensor]:
         """Means over the epoch; `reduce` (e.g. the strategy's sum across processes) runs on the sums first."""
         sums = reduce(self.sums) if reduce is not None else self.sums
         loss_n, correct, n, penalty, steps = sums.unbind()
@@ -39,3 +54,29 @@ class EpochMeans(torch.nn.Module):
 
     def reset(self) -> None:
         self.sums.zero_()
+
+
+def build_metrics(specs: Mapping[str, Any] | None, num_classes: int) -> MetricCollection:
+    """The evaluation metrics of the `metrics` config (None: `DEFAULT_METRICS`); `num_classes` is passed to
+    every metric that takes it and does not set it, so configs need not repeat the data set's class count."""
+    metrics = {}
+    for name, spec in (DEFAULT_METRICS if specs is None else specs).items():
+        if spec is None:  # `metrics.acc=null` drops a metric
+            continue
+        takes_classes = "num_classes" in inspect.signature(get_class(spec["_target_"])).parameters
+        extra = {"num_classes": num_classes} if takes_classes and "num_classes" not in spec else {}
+        metrics[name] = instantiate(dict(spec), **extra)
+    return MetricCollection(metrics)
+
+
+def scalars(stage: str, values: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """Loggable scalars named `<stage>/<name>`; a vector or matrix value gives one per entry (`/<i>`, `/<i>_<j>`)."""
+    out = {}
+    for name, value in values.items():
+        value = value.float()  # counts (a confusion matrix) too: Lightning logs floats
+        if value.ndim == 0:
+            out[f"{stage}/{name}"] = value
+            continue
+        for index in itertools.product(*(range(size) for size in value.shape)):
+            out[f"{stage}/{name}/{'_'.join(map(str, index))}"] = value[index]
+    return out

@@ -51,6 +51,7 @@ def build_model(cfg: DictConfig, datamodule: InMemoryDataModule) -> Classifier:
         optimizer=plain(cfg.optimizer),
         scheduler=plain(cfg.scheduler),
         regularization=plain(cfg.regularization),
+        metrics=plain(cfg.get("metrics")),
     )
 
 

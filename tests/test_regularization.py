@@ -7,6 +7,7 @@ import csv
 import math
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from torch import nn
 from tests.conftest import QUICK, compose_train
 from trainlab.classifier import Classifier
 from trainlab.data.augment import random_shift
+from trainlab.data.in_memory import InMemoryDataModule
 from trainlab.models import MLP
 
 NET = {"_target_": "trainlab.models.MLP", "hidden": [5, 4], "activation": "relu", "batchnorm": False}
@@ -139,26 +141,52 @@ def test_random_shift_moves_each_image_by_at_most_two_pixels() -> None:
     assert random_shift(x, 0) is x
 
 
-def test_augmentation_changes_training_inputs_only() -> None:
+class Squares(InMemoryDataModule):
+    """Bright 2×2 squares in the middle of dark 6×6 images; augmented by shifts of up to 2 px."""
+
+    shape = (1, 6, 6)
+    num_classes = 3
+
+    def load(self) -> dict[str, torch.Tensor]:
+        x = torch.zeros(40, 1, 6, 6, dtype=torch.uint8)
+        x[:, :, 2:4, 2:4] = torch.randint(100, 256, (40, 1, 2, 2), dtype=torch.uint8)
+        y = torch.zeros(40, dtype=torch.long)
+        return {"train_images": x, "train_labels": y, "test_images": x[:10], "test_labels": y[:10]}
+
+    def augment_batch(self, x: torch.Tensor) -> torch.Tensor:
+        return random_shift(x, 2)
+
+
+@pytest.mark.parametrize("augment", [True, False])
+def test_augmentation_changes_training_inputs_only(tmp_path: Path, augment: bool) -> None:
     torch.manual_seed(0)
-    model = Classifier(NET, [1, 6, 6], 3, ADAM, None, {"augment_shift": 2})
-    inputs = []
-    model.net.register_forward_pre_hook(lambda _m, args: inputs.append(args[0]))
-    x = torch.zeros(32, 1, 6, 6)
-    x[:, :, 2:4, 2:4] = torch.rand(32, 1, 2, 2) + 0.5
-    y = torch.zeros(32, dtype=torch.long)
-    model.training_step((x, y), 0)
-    model.validation_step((x, y), 0)
-    model.test_step((x, y), 0)
-    train_in, val_in, test_in = inputs
-    assert not torch.equal(train_in, x)
-    assert torch.allclose(train_in.sum((1, 2, 3)), x.sum((1, 2, 3)))  # shifted, not changed: same content
-    assert torch.equal(val_in, x) and torch.equal(test_in, x)
+    data = Squares(tmp_path, tmp_path, batch_size=30, val_size=10, normalize="none", augment=augment)
+    model = Classifier(NET, [1, 6, 6], 3, ADAM)
+    inputs: dict[bool, list[torch.Tensor]] = {True: [], False: []}
+    model.net.register_forward_pre_hook(lambda m, args: inputs[m.training].append(args[0]))
+    trainer = L.Trainer(
+        max_epochs=1, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False
+    )
+    trainer.fit(model, datamodule=data)
+    trainer.test(model, datamodule=data, verbose=False)
+    train_in, eval_in = torch.cat(inputs[True]), torch.cat(inputs[False])
+    outside = torch.ones(6, 6, dtype=torch.bool)
+    outside[2:4, 2:4] = False
+    assert eval_in[:, :, outside].eq(0).all()  # val/test: never shifted
+    moved = train_in[:, :, outside].ne(0).flatten(1).any(1)
+    assert moved.any() == augment  # training: shifted only when augment is on
+    assert train_in.sum((1, 2, 3)).gt(0).all()  # shifted within ±2 px: the square stays in view
+
+
+def test_augment_option_turns_on_the_data_sets_own_augmentation() -> None:
+    cfg = compose_train(["regularization=augment"])
+    assert (cfg.data.augment, cfg.data.augment_shift) == (True, 2)
+    assert not compose_train([]).data.augment
 
 
 def test_regularization_options_combine() -> None:
     reg = compose_train(["regularization=[dropout,l2,early_stopping,augment,label_smoothing]"]).regularization
-    assert (reg.dropout, reg.l2, reg.augment_shift, reg.label_smoothing) == (0.2, 1e-5, 2, 0.1)
+    assert (reg.dropout, reg.l2, reg.augment, reg.label_smoothing) == (0.2, 1e-5, True, 0.1)
     assert reg.early_stopping.monitor == "val/loss" and reg.weight_decay == 0.0
 
 

@@ -61,7 +61,7 @@ BAD = [
     ("train", ["seed=-1"], ["seed=-1", "[0, 4294967295]"]),
     ("train", ["-m", "optimizer.lr=1e-3,-1"], ["optimizer.lr=-1", "> 0"]),
     ("train", ["hydra.mode=MULTIRUN", "optimizer.lr=1e-3,-1"], ["optimizer.lr=-1", "> 0"]),
-    ("eval", ["ckpt_path=missing.ckpt", "data.batch_size=0"], ["data.batch_size=0"]),
+    ("eval", ["ckpt_path=missing.ckpt", "data.eval_batch_size=0"], ["data.eval_batch_size=0"]),
     ("gradcheck", ["gradcheck.eps=0"], ["gradcheck.eps=0", "> 0"]),
     ("gradcheck", ["model.activation=sigmoidd"], ["model.activation=sigmoidd", "did you mean sigmoid?"]),
 ]

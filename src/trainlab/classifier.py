@@ -11,7 +11,6 @@ from hydra.utils import instantiate
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from trainlab.data.augment import random_shift
 from trainlab.metrics import EpochMeans, build_metrics, scalars
 from trainlab.optimization import apply_decoupled_decay, build_optimizer, build_scheduler
 from trainlab.regularization import Regularization
@@ -27,11 +26,11 @@ class Objective(NamedTuple):
 
 
 class Classifier(L.LightningModule):
-    """Cross-entropy training with per-epoch loss/accuracy and the regularization group's switches.
+    """Cross-entropy training of the net `net` builds, logging per-epoch loss, accuracy and the `metrics` group.
 
-    From `regularization`: `l1`/`l2` penalties added to the loss, decoupled `weight_decay` given to the optimizer
-    (both on weights only unless `penalize_biases_and_norms`), `label_smoothing` and `augment_shift` (random
-    shifts, training batches only). Every argument is plain data, so checkpoints load with `weights_only=True`.
+    Its jobs: the objective (loss and penalties from `trainlab.regularization`), per-epoch metrics
+    (`trainlab.metrics`), the lr each epoch starts with, and handing the optimizer config to
+    `trainlab.optimization`. Every argument is plain data, so checkpoints load with `weights_only=True`.
     """
 
     def __init__(
@@ -48,7 +47,6 @@ class Classifier(L.LightningModule):
         self.save_hyperparameters(logger=False)  # loggers get the whole composed config instead (training.py)
         self.net = instantiate(net, in_shape=list(in_shape), num_classes=num_classes)
         self.reg = Regularization.from_config(regularization)
-        self.augment_shift = int((regularization or {}).get("augment_shift", 0))
         self.train_means = EpochMeans()  # cheap device sums: the training step never calls torchmetrics
         self.eval_metrics = torch.nn.ModuleDict({s: build_metrics(metrics, num_classes) for s in ("val", "test")})
         self.eval_loss = torch.nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
@@ -69,9 +67,7 @@ class Classifier(L.LightningModule):
         return Objective(loss if penalty is None else loss + penalty, loss, logits, penalty)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
-        if self.augment_shift:
-            x = random_shift(x, self.augment_shift)
+        x, y = batch  # augmented by the data module when regularization.augment is on
         objective = self.objective(x, y)
         self.train_means.update(objective.loss, objective.logits, y, objective.penalty)
         return objective.total

@@ -1,4 +1,4 @@
-"""Testing a saved checkpoint on the data it was trained on."""
+"""Testing a saved checkpoint on the data it was trained on (the checkpoint records its data module)."""
 
 from __future__ import annotations
 
@@ -16,22 +16,26 @@ from trainlab.outputs import plain_metrics, print_summary, write_metrics
 from trainlab.training import build_trainer, print_lightning_logs_once
 
 # Data settings that belong to the machine, not to the experiment: taken from the eval config, not the checkpoint.
-MACHINE_KEYS = ("data_dir", "cache_dir", "mirrors")
+MACHINE_KEYS = ("data_dir", "cache_dir", "mirrors", "eval_batch_size")
+
+
+def recorded_datamodule(cfg: DictConfig, checkpoint: dict[str, Any]) -> InMemoryDataModule:
+    """The data module the checkpoint was trained with (its class, split and scaling), on this machine's files."""
+    recorded = dict(checkpoint.get("datamodule_hyper_parameters") or {})
+    if "_target_" not in recorded:
+        raise UserError(
+            f"ckpt_path={cfg.ckpt_path}: the checkpoint does not record its data module (saved by an older "
+            "trainlab); retrain it to test it with src/eval.py"
+        )
+    machine = {k: cfg.data[k] for k in MACHINE_KEYS if k in (cfg.get("data") or {})}
+    return instantiate({**recorded, **machine})
 
 
 def evaluate(cfg: DictConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
-    """Rebuild the model and the data split from `checkpoint`, test it, write `metrics.json`."""
+    """Rebuild the model and its data module from `checkpoint`, test it, write `metrics.json`."""
     print_lightning_logs_once()
-    data_settings = {
-        k: v for k, v in checkpoint.get("datamodule_hyper_parameters", {}).items() if k not in MACHINE_KEYS
-    }
-    datamodule: InMemoryDataModule = instantiate(cfg.data, **data_settings)
+    datamodule = recorded_datamodule(cfg, checkpoint)
     model = Classifier(**checkpoint["hyper_parameters"])
-    if list(datamodule.shape) != list(model.hparams.in_shape):
-        raise UserError(
-            f"the checkpoint was trained on inputs of shape {model.hparams.in_shape}, but data={cfg.data._target_} "
-            f"gives {list(datamodule.shape)}; choose the matching data=… option"
-        )
     model.load_state_dict(checkpoint["state_dict"])
     trainer = build_trainer(cfg)
     exit_code = 1

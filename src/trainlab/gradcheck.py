@@ -162,10 +162,7 @@ def check_config(cfg: DictConfig) -> GradCheck:
     if init["name"] == "lsuv":
         init["batch"] = init_batch(datamodule, batch_size)
     initialize(model.net, **init)
-    datamodule.setup("fit")
-    images, labels = datamodule.splits["train"]
-    scale, shift = (t.double().view(1, -1, 1, 1) for t in (datamodule.scale, datamodule.shift))
-    x, y = images[: options.samples].double() * scale + shift, labels[: options.samples]
+    x, y = datamodule.training_inputs(options.samples, shuffle=False, dtype=torch.float64)
     model = model.double()
     without_dropout(model.net)
     return gradient_check(

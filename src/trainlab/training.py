@@ -87,10 +87,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
 
 def init_batch(datamodule: InMemoryDataModule, size: int) -> torch.Tensor:
     """One batch of training inputs, drawn once before training (for data-dependent inits such as LSUV)."""
-    datamodule.setup("fit")
-    images, _ = datamodule.splits["train"]
-    take = torch.randperm(len(images))[:size]
-    return torch.addcmul(datamodule.shift.view(1, -1, 1, 1), images[take].float(), datamodule.scale.view(1, -1, 1, 1))
+    return datamodule.training_inputs(size)[0]
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:

@@ -204,6 +204,7 @@ def _data(c: _Checker) -> None:
     c.number("data.eval_batch_size", 1, integer=True)
     c.choice("data.normalize", choices.NORMALIZE_CHOICES)
     c.number("data.seed", 0, MAX_SEED, integer=True)
+    c.number("data.augment_shift", 0, integer=True)
     c.custom(
         "data.mirrors",
         lambda v: v is None or (isinstance(v, ListConfig | list) and all(isinstance(m, str) for m in v)),
@@ -279,7 +280,7 @@ def _regularization(c: _Checker) -> None:
         c.number(f"regularization.{key}", 0)
     c.number("regularization.dropout", 0, 1, high_open=True)
     c.number("regularization.label_smoothing", 0, 1, high_open=True)
-    c.number("regularization.augment_shift", 0, integer=True)
+    c.boolean("regularization.augment")
     c.boolean("regularization.batchnorm")
     c.boolean("regularization.penalize_biases_and_norms")
     c.choice("regularization.batchnorm_order", choices.BATCHNORM_ORDERS)

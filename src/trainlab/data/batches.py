@@ -12,6 +12,19 @@ import torch
 from torch import Tensor
 
 
+def channel_view(per_channel: Tensor) -> Tensor:
+    """A per-channel vector (C,) shaped (1, C, 1, 1), to broadcast over a batch of images (N, C, H, W)."""
+    return per_channel.view(1, -1, 1, 1)
+
+
+def scale_inputs(images: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
+    """`images * scale + shift` in `scale`'s dtype: the one place stored uint8 values become network inputs.
+
+    `scale` and `shift` broadcast over the batch (see `channel_view`); one fused kernel, no temporaries.
+    """
+    return torch.addcmul(shift, images.to(scale.dtype), scale)
+
+
 class TensorBatches:
     """An iterable of `(x, y)` batches; images are stored as uint8 and scaled to float batch by batch.
 
@@ -45,8 +58,8 @@ class TensorBatches:
     ) -> None:
         self.images, self.labels = images, labels
         self.batch_size = batch_size
-        self.scale = scale.to(images.device).view(1, -1, 1, 1)
-        self.shift = shift.to(images.device).view(1, -1, 1, 1)
+        self.scale = channel_view(scale.to(images.device))
+        self.shift = channel_view(shift.to(images.device))
         self.shuffle = shuffle
         self.seed, self.epoch = seed, epoch
         self.passes = 0
@@ -92,4 +105,4 @@ class TensorBatches:
                 take = order[start : start + self.batch_size]
                 x, y = self.images[take], self.labels[take]
                 self.last_batch_indices = take
-            yield torch.addcmul(self.shift, x.float(), self.scale), y
+            yield scale_inputs(x, self.scale, self.shift), y

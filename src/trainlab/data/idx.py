@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import struct
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -49,13 +50,20 @@ def parse_idx(content: bytes, name: str = "IDX data") -> torch.Tensor:
     return data.reshape(shape)
 
 
-def sha256(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+def idx_header(shape: Sequence[int]) -> bytes:
+    """The IDX header of a uint8 array of `shape`: magic number (0, 0, dtype, ndim), then each size, big-endian."""
+    return bytes([0, 0, _UBYTE, len(shape)]) + struct.pack(f">{len(shape)}I", *shape)
+
+
+def idx_sha256(array: torch.Tensor) -> str:
+    """SHA-256 of the IDX file that holds uint8 `array`: lets a cached tensor be checked against the file pins."""
+    digest = hashlib.sha256(idx_header(array.shape))
+    digest.update(array.contiguous().numpy().data)
+    return digest.hexdigest()
 
 
 def write_idx(path: Path, array: torch.Tensor, compress: bool = True) -> None:
     """Write a uint8 tensor as an IDX file; tests use it to make small fake data sets."""
     array = array.to(torch.uint8).contiguous()
-    content = bytes([0, 0, _UBYTE, array.dim()]) + struct.pack(f">{array.dim()}I", *array.shape)
-    content += array.numpy().tobytes()
+    content = idx_header(array.shape) + array.numpy().tobytes()
     path.write_bytes(gzip.compress(content, mtime=0) if compress else content)

@@ -1,7 +1,9 @@
 """The LightningDataModule shared by every in-memory image data set.
 
-A subclass only says how to load its arrays (`load`) and what they look like (`shape`, `num_classes`); splitting,
-input scaling and batching are the same for all of them.
+A subclass says how to load its arrays (`load`), what they look like (`shape`, `num_classes`) and, optionally,
+its own augmentation (`augment_batch`, applied to training batches on the device when `augment` is true);
+splitting, input scaling (`scale_inputs`, the one place uint8 becomes float) and batching are the same for all.
+The module's `_target_` is recorded with its hyperparameters, so a checkpoint can rebuild it (`src/eval.py`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import torch
 from torch import Tensor
 
 from trainlab.config.choices import NORMALIZE_CHOICES
-from trainlab.data.batches import TensorBatches
+from trainlab.data.batches import TensorBatches, channel_view, scale_inputs
 
 
 class InMemoryDataModule(L.LightningDataModule):
@@ -33,14 +35,18 @@ class InMemoryDataModule(L.LightningDataModule):
         normalize: str = "standardize",
         seed: int = 0,
         mirrors: list[str] | None = None,
+        augment: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # in checkpoints, so eval rebuilds exactly this split and scaling
+        # With its class, the checkpoint's `datamodule_hyper_parameters` is a config `instantiate` can rebuild.
+        self.hparams["_target_"] = f"{type(self).__module__}.{type(self).__qualname__}"
         if normalize not in NORMALIZE_CHOICES:
             raise ValueError(f"data.normalize={normalize!r} is not one of {', '.join(NORMALIZE_CHOICES)}")
         self.data_dir, self.cache_dir = Path(data_dir), Path(cache_dir)
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_size, self.normalize, self.seed = val_size, normalize, seed
+        self.augment = augment
         self.mirrors = list(mirrors) if mirrors is not None else self.default_mirrors()
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
         self.scale = self.shift = torch.empty(0)
@@ -70,6 +76,32 @@ class InMemoryDataModule(L.LightningDataModule):
             "test": (data["test_images"], data["test_labels"]),
         }
         self.scale, self.shift = input_scaling(self.splits["train"][0], self.normalize)
+
+    def scale_inputs(self, images: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
+        """uint8 images → network inputs by the configured `normalize` (what every batch goes through)."""
+        scale, shift = (channel_view(t.to(images.device, dtype)) for t in (self.scale, self.shift))
+        return scale_inputs(images, scale, shift)
+
+    def training_inputs(
+        self, count: int, shuffle: bool = True, dtype: torch.dtype = torch.float32
+    ) -> tuple[Tensor, Tensor]:
+        """`count` scaled training samples and their labels, drawn at random (`shuffle`) or the first ones: the batch
+        LSUV measures variances on, the samples gradcheck differentiates on."""
+        self.setup("fit")
+        images, labels = self.splits["train"]
+        take = torch.randperm(len(images))[:count] if shuffle else torch.arange(min(count, len(images)))
+        return self.scale_inputs(images[take], dtype), labels[take]
+
+    def augment_batch(self, x: Tensor) -> Tensor:
+        """The data set's augmentation of one training batch of scaled inputs (none here; MNIST shifts)."""
+        return x
+
+    def on_after_batch_transfer(self, batch: tuple[Tensor, Tensor], dataloader_idx: int) -> tuple[Tensor, Tensor]:
+        """Lightning's hook on every batch once on its device: augments training batches only."""
+        if self.augment and self.trainer is not None and self.trainer.training:
+            x, y = batch
+            return self.augment_batch(x), y
+        return batch
 
     def _device(self) -> torch.device:
         return self.trainer.strategy.root_device if self.trainer is not None else torch.device("cpu")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import struct
+from typing import Any
 
 import torch
 from torch import Tensor
 
+from trainlab.data.augment import random_shift
 from trainlab.data.files import RemoteFile, cached_tensors, fetch, read_pinned
-from trainlab.data.idx import parse_idx, read_idx_bytes
+from trainlab.data.idx import idx_sha256, parse_idx, read_idx_bytes
 from trainlab.data.in_memory import InMemoryDataModule
 
 # md5: the official archives; sha256: their uncompressed IDX content (pinned in ../shared/data/README.md).
@@ -44,19 +44,22 @@ MIRRORS = [
 ]
 
 
-def idx_sha256(array: Tensor) -> str:
-    """SHA-256 of the IDX file that holds `array`: lets a cached tensor be checked against the file pins."""
-    digest = hashlib.sha256(bytes([0, 0, 0x08, array.dim()]) + struct.pack(f">{array.dim()}I", *array.shape))
-    digest.update(array.contiguous().numpy().data)
-    return digest.hexdigest()
-
-
 class MNISTDataModule(InMemoryDataModule):
-    """MNIST: 60k training images (a seeded validation split comes off them) and the official 10k test images."""
+    """MNIST: 60k training images (a seeded validation split comes off them) and the official 10k test images.
+
+    Augmentation (`augment=true`, set by `regularization=augment`): random shifts of up to `augment_shift` px.
+    """
 
     shape = (1, 28, 28)
     num_classes = 10
     files = FILES
+
+    def __init__(self, *args: Any, augment_shift: int = 2, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.augment_shift = augment_shift
+
+    def augment_batch(self, x: Tensor) -> Tensor:
+        return random_shift(x, self.augment_shift)
 
     def default_mirrors(self) -> list[str]:
         return list(MIRRORS)

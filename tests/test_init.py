@@ -25,10 +25,10 @@ CASES = {
     "normal": ({"std": 0.05}, 0.05, 3.0),
     "uniform": ({"bound": 1.0}, 1 / math.sqrt(3), 1.8),
     "xavier_normal": ({}, math.sqrt(2 / (FAN_IN + FAN_OUT)), 3.0),
-    "xavier": ({"gain": 2.0}, 2 * math.sqrt(2 / (FAN_IN + FAN_OUT)), 3.0),
+    "xavier_normal/gain_2": ({"gain": 2.0}, 2 * math.sqrt(2 / (FAN_IN + FAN_OUT)), 3.0),
     "xavier_uniform": ({}, math.sqrt(6 / (FAN_IN + FAN_OUT)) / math.sqrt(3), 1.8),
     "he_normal": ({}, math.sqrt(2 / FAN_IN), 3.0),
-    "he": ({"mode": "fan_out"}, math.sqrt(2 / FAN_OUT), 3.0),
+    "he_normal/fan_out": ({"mode": "fan_out"}, math.sqrt(2 / FAN_OUT), 3.0),
     "he_uniform": ({}, math.sqrt(6 / FAN_IN) / math.sqrt(3), 1.8),
     "he_normal/tanh": ({"nonlinearity": "tanh"}, 5 / 3 / math.sqrt(FAN_IN), 3.0),
     "he_normal/very_leaky": (
@@ -118,7 +118,8 @@ def test_lsuv_starts_from_orthonormal_weights() -> None:
 
 
 def test_init_configs_compose_with_their_aliases() -> None:
-    assert compose_train(["init=xavier"]).init.name == "xavier_normal"
+    assert compose_train(["init=xavier"]).init == compose_train(["init=xavier_normal"]).init
+    assert compose_train(["init=kaiming"]).init.name == "he_normal"
     he = compose_train(["init=he", "model.activation=leaky_relu", "model.negative_slope=0.333"]).init
     assert (he.name, he.nonlinearity, he.negative_slope) == ("he_normal", "leaky_relu", 0.333)
     lsuv = compose_train(["init=lsuv"]).init

@@ -215,11 +215,11 @@ def test_precisions_are_lightnings() -> None:
 
 def test_choice_lists_are_the_ones_the_code_uses() -> None:
     from trainlab.data.in_memory import NORMALIZE_CHOICES
-    from trainlab.init import ALIASES, INIT_SCHEMES
+    from trainlab.init import INIT_SCHEMES
     from trainlab.models.activations import ACTIVATION_NAMES
 
     assert ACTIVATION_NAMES is choices.ACTIVATIONS and NORMALIZE_CHOICES is choices.NORMALIZE_CHOICES
-    assert INIT_SCHEMES is choices.INIT_SCHEMES and ALIASES is choices.INIT_ALIASES
+    assert INIT_SCHEMES is choices.INIT_SCHEMES
 
 
 def test_more_devices_than_exist(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -150,23 +150,19 @@ def check_config(cfg: DictConfig) -> GradCheck:
     """
     from hydra.utils import instantiate
 
-    from trainlab.init import initialize
-    from trainlab.training import build_model, init_batch, plain
+    from trainlab.init import init_from_config
+    from trainlab.training import build_model, plain
 
     options = cfg.gradcheck
     torch.manual_seed(options.seed)
     datamodule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
-    init = plain(cfg.init)
-    batch_size = init.pop("batch_size", 512)
-    if init["name"] == "lsuv":
-        init["batch"] = init_batch(datamodule, batch_size)
-    initialize(model.net, **init)
+    init_from_config(model.net, plain(cfg.init), datamodule)
     x, y = datamodule.training_inputs(options.samples, shuffle=False, dtype=torch.float64)
     model = model.double()
     without_dropout(model.net)
     return gradient_check(
-        lambda: model.objective(x, y)[0],
+        lambda: model.objective(x, y).total,
         model.net.named_parameters(),
         eps=options.eps,
         coords=options.coords,

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
 
-from trainlab.config.choices import INIT_ALIASES as ALIASES
 from trainlab.config.choices import INIT_SCHEMES
 from trainlab.models.activations import activation_gain
+
+if TYPE_CHECKING:
+    from trainlab.data.in_memory import InMemoryDataModule
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +78,8 @@ def initialize(net: nn.Module, name: str = "default", batch: Tensor | None = Non
     Options per scheme: normal `std`; uniform `bound` (±bound); xavier_* and orthogonal `gain`; he_* `mode`
     (fan_in|fan_out), `nonlinearity` and `negative_slope` (the gain's activation); lsuv `tol`, `max_iter`.
     """
-    name = ALIASES.get(name, name)
-    if name not in INIT_SCHEMES:
-        raise ValueError(f"init.name={name!r} is not one of {', '.join(INIT_SCHEMES + tuple(ALIASES))}")
+    if name not in INIT_SCHEMES:  # aliases (init=he) are resolved when the config is composed
+        raise ValueError(f"init.name={name!r} is not one of {', '.join(INIT_SCHEMES)}")
     if name == "default":
         return net
     for layer in weighted_layers(net):
@@ -89,6 +91,18 @@ def initialize(net: nn.Module, name: str = "default", batch: Tensor | None = Non
             raise ValueError("init=lsuv needs a batch of inputs to scale the layers on")
         lsuv_(net, batch, tol=options.get("tol", 0.1), max_iter=options.get("max_iter", 10))
     return net
+
+
+def init_from_config(net: nn.Module, init_cfg: Mapping[str, Any], datamodule: InMemoryDataModule) -> nn.Module:
+    """Initialize `net` as the `init` config group says: the one path train and gradcheck share.
+
+    `lsuv` measures its variances on `init.batch_size` random training inputs, drawn once before training.
+    """
+    options = dict(init_cfg)
+    batch_size = options.pop("batch_size", 512)
+    if options.get("name") == "lsuv":
+        options["batch"] = datamodule.training_inputs(batch_size)[0]
+    return initialize(net, **options)
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ from trainlab.classifier import Classifier
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.data import InMemoryDataModule
-from trainlab.init import initialize
+from trainlab.init import init_from_config
 from trainlab.loggers.redact import redact
 from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
@@ -85,11 +85,6 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     return trainer
 
 
-def init_batch(datamodule: InMemoryDataModule, size: int) -> torch.Tensor:
-    """One batch of training inputs, drawn once before training (for data-dependent inits such as LSUV)."""
-    return datamodule.training_inputs(size)[0]
-
-
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, then test the best checkpoint; return (and write to `metrics.json`) the final metrics."""
     print_lightning_logs_once()
@@ -101,10 +96,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     torch.set_float32_matmul_precision(cfg.get("matmul_precision", "highest"))
     datamodule: InMemoryDataModule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
-    init = plain(cfg.init)
-    if init["name"] == "lsuv":
-        init["batch"] = init_batch(datamodule, init.pop("batch_size", 512))
-    initialize(model.net, **init)
+    init_from_config(model.net, plain(cfg.init), datamodule)
     with signal_guard() as stop_flag:
         trainer = build_trainer(cfg, stop_flag)
         return fit_and_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag)

@@ -2,3 +2,7 @@
 
 Nothing here may import torch or Lightning: a bad command fails in well under a second.
 """
+
+from trainlab.config.aliases import register_aliases
+
+register_aliases()  # before any config is composed: entry points, the command-line check and tests alike

@@ -22,6 +22,7 @@ INIT_SCHEMES = (
     "orthogonal",
     "lsuv",
 )
+# Other names of init options (`init=he`), registered as Hydra options by trainlab.config.aliases.
 INIT_ALIASES = {"xavier": "xavier_normal", "he": "he_normal", "kaiming": "he_normal"}
 FAN_MODES = ("fan_in", "fan_out")
 

@@ -232,7 +232,7 @@ def _model(c: _Checker) -> None:
 
 
 def _init(c: _Checker) -> None:
-    c.choice("init.name", choices.INIT_SCHEMES + tuple(choices.INIT_ALIASES))
+    c.choice("init.name", choices.INIT_SCHEMES)
     for key in ("std", "bound", "gain", "tol"):
         c.number(f"init.{key}", 0, low_open=True)
     c.choice("init.mode", choices.FAN_MODES)

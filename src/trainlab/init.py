@@ -30,7 +30,11 @@ def weighted_layers(net: nn.Module) -> list[nn.Module]:
 
 
 def fans(weight: Tensor) -> tuple[int, int]:
-    """(fan_in, fan_out): inputs and outputs per unit, kernel area included for convs."""
+    """(fan_in, fan_out): inputs and outputs per unit, kernel area included for convs.
+
+    `nn.init._calculate_fan_in_and_fan_out` (private; tested with torch 2.13.0): the very fans PyTorch's own
+    kaiming_*/xavier_* inits use, so the two never disagree.
+    """
     return nn.init._calculate_fan_in_and_fan_out(weight)
 
 

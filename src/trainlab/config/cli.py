@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from omegaconf import DictConfig
 
+from trainlab.compat import child_node, hydra_argument_parser
 from trainlab.config.errors import TrainingInterrupted, UserError
 from trainlab.config.run_dirs import is_multirun
 from trainlab.config.validation import closest, validate
@@ -66,11 +67,9 @@ def check_command_line(config_name: str, config_dir: str | Path, argv: Sequence[
 
 def check_overrides(config_name: str, config_dir: str | Path, argv: Sequence[str]) -> None:
     """Raise `UserError` for the first override Hydra cannot apply or the first config with bad values."""
-    from hydra._internal.utils import get_args_parser
-
     try:
         with contextlib.redirect_stderr(io.StringIO()):
-            args = get_args_parser().parse_args(list(argv))
+            args = hydra_argument_parser().parse_args(list(argv))
     except SystemExit:
         return  # a bad flag: Hydra's own parser reports it
     if args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir:
@@ -174,7 +173,7 @@ def unknown_key(key: str, job: list[str], config_name: str) -> UserError:
     parts = key.split(".")
     node, known = base, 0
     while base is not None and known < len(parts) and isinstance(node, DictConfig) and parts[known] in node:
-        node = node._get_node(parts[known])
+        node = child_node(node, parts[known])
         known += 1
     candidates: list[str] = []
     if isinstance(node, DictConfig):

@@ -19,6 +19,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
+from trainlab.compat import written_value
 from trainlab.config import choices
 from trainlab.config.errors import UserError
 
@@ -83,7 +84,7 @@ class _Checker:
         node = self.cfg
         if parent:
             node = OmegaConf.select(self.cfg, parent, default=None, throw_on_resolution_failure=False)
-        if isinstance(node, DictConfig) and leaf in node and _REFERENCE.match(str(node._get_node(leaf)._value())):
+        if isinstance(node, DictConfig) and leaf in node and _REFERENCE.match(str(written_value(node, leaf))):
             return _ABSENT  # `${other.key}`: checked where it is set, so a bad value is reported once
         try:
             return OmegaConf.select(self.cfg, key, default=_ABSENT, throw_on_missing=True)

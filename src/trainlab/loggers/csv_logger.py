@@ -24,6 +24,8 @@ class AppendingWriter(ExperimentWriter):
             self.metrics_keys = sorted(set(header))
 
 
+# Private Lightning API (tested with lightning 2.6.6): the writer's `_check_log_dir_exists` (overridden above) and
+# the logger's `_experiment`/`_fs` (used below as CSVLogger.experiment itself does). Fail loudly if they move.
 assert hasattr(_FabricWriter, "_check_log_dir_exists"), "Lightning's CSV writer changed: revisit AppendingWriter"
 
 

@@ -96,13 +96,31 @@ def stored_or_new_run_id(output_dir: str | os.PathLike) -> str:
     return run_id
 
 
+# Lightning's WandbLogger keeps wandb.init's arguments in `_wandb_init` and its run in `_experiment` (private;
+# tested with lightning 2.6.6): these three functions are the only places that touch them.
+def wandb_init_args(logger: WandbLogger) -> dict[str, Any]:
+    """The arguments the logger will pass to wandb.init (a live dict: changes apply)."""
+    return logger._wandb_init
+
+
+def started_run(logger: WandbLogger) -> Any:
+    """The logger's W&B run, or None when it has not started one (reading `experiment` would start it)."""
+    return logger._experiment
+
+
+def forget_run(logger: WandbLogger) -> None:
+    """Drop the finished run, so the logger's next use starts a new one (the next job of a sweep)."""
+    logger._experiment = None
+
+
 class TrainlabWandbLogger(WandbLogger):
     """Lightning's WandbLogger plus optional `watch` (gradient/parameter histograms), started when fit begins."""
 
     def __init__(self, *args: Any, watch: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self._wandb_init.get("anonymous") is None:  # wandb warns about the key even when it is None
-            self._wandb_init.pop("anonymous", None)
+        init_args = wandb_init_args(self)
+        if init_args.get("anonymous") is None:  # wandb warns about the key even when it is None
+            init_args.pop("anonymous", None)
         self._watch = dict(watch) if watch else None
         self._watching = False
 
@@ -110,7 +128,7 @@ class TrainlabWandbLogger(WandbLogger):
     def experiment(self) -> Any:
         from wandb.sdk.wandb_run import Run
 
-        first = self._experiment is None
+        first = started_run(self) is None
         run = super().experiment
         if first and isinstance(run, Run) and run.settings.mode in OFFLINE_MODES:
             sync_dir = run.settings.sync_dir
@@ -192,9 +210,9 @@ def log_images(logger: WandbLogger, run_dir: str | os.PathLike) -> list[str]:
 def finish(loggers: Iterable[Any], run_dir: str | os.PathLike, exit_code: int = 0) -> None:
     """End this job's W&B run (plots logged first), so the next job of a sweep in this process starts its own."""
     for logger in wandb_loggers(loggers):
-        if logger._experiment is None:  # never started (e.g. a crash before fit): nothing to finish
+        if started_run(logger) is None:  # never started (e.g. a crash before fit): nothing to finish
             continue
         if exit_code == 0:
             log_images(logger, run_dir)
         logger.experiment.finish(exit_code=exit_code)
-        logger._experiment = None
+        forget_run(logger)

@@ -14,16 +14,20 @@ def check_batchnorm_order(order: str) -> None:
 
 
 class BlockSpec:
-    """How every hidden block of a net is made: activation (with its parameters) and where BatchNorm goes."""
+    """How every hidden block of a net is made: activation (with its parameters) and where BatchNorm goes.
+
+    Its arguments are the block keys every net takes (the nets pass them on as `**block`): `activation`,
+    `negative_slope` (leaky ReLU), `elu_alpha`, `maxout_pieces`, `batchnorm`, `batchnorm_order`.
+    """
 
     def __init__(
         self,
-        activation: str,
-        batchnorm: bool,
-        batchnorm_order: str,
-        negative_slope: float,
-        elu_alpha: float,
-        maxout_pieces: int,
+        activation: str = "relu",
+        batchnorm: bool = False,
+        batchnorm_order: str = "before_activation",
+        negative_slope: float = 0.01,
+        elu_alpha: float = 1.0,
+        maxout_pieces: int = 2,
     ) -> None:
         check_batchnorm_order(batchnorm_order)
         self.activation, self.negative_slope, self.elu_alpha = activation, negative_slope, elu_alpha

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -25,14 +26,10 @@ class CNN(nn.Module):
         activation: str = "relu",
         conv_dropout: float = 0.25,
         dense_dropout: float = 0.5,
-        batchnorm: bool = False,
-        batchnorm_order: str = "before_activation",
-        negative_slope: float = 0.01,
-        elu_alpha: float = 1.0,
-        maxout_pieces: int = 2,
+        **block: Any,
     ) -> None:
         super().__init__()
-        spec = BlockSpec(activation, batchnorm, batchnorm_order, negative_slope, elu_alpha, maxout_pieces)
+        spec = BlockSpec(activation, **block)  # batchnorm, batchnorm_order and the activation's parameters
         in_channels, height, width = in_shape
         layers: list[nn.Module] = []
         for out_channels in channels:

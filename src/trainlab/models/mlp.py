@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from torch import Tensor, nn
 
@@ -24,16 +25,12 @@ class MLP(nn.Module):
         hidden: Sequence[int] = (256, 256),
         activation: str = "relu",
         dropout: float = 0.0,
-        batchnorm: bool = False,
-        batchnorm_order: str = "before_activation",
-        negative_slope: float = 0.01,
-        elu_alpha: float = 1.0,
-        maxout_pieces: int = 2,
+        **block: Any,
     ) -> None:
         super().__init__()
         if any(h < 1 for h in hidden):
             raise ValueError(f"model.hidden={list(hidden)} must hold positive sizes")
-        spec = BlockSpec(activation, batchnorm, batchnorm_order, negative_slope, elu_alpha, maxout_pieces)
+        spec = BlockSpec(activation, **block)  # batchnorm, batchnorm_order and the activation's parameters
         layers: list[nn.Module] = [nn.Flatten()]
         width = 1
         for size in in_shape:

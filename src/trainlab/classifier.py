@@ -109,9 +109,11 @@ class Classifier(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         results = self._eval_results("val")
-        if "acc" in results and not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
-            torch.maximum(self.val_acc_best, results["acc"], out=self.val_acc_best)
-        self.log_dict({**scalars("val", results), "val/acc_best": self.val_acc_best})
+        if "acc" in results:  # the best val/acc so far (in checkpoints: a resumed run continues it)
+            if not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
+                torch.maximum(self.val_acc_best, results["acc"], out=self.val_acc_best)
+            results["acc_best"] = self.val_acc_best
+        self.log_dict(scalars("val", results))
 
     def on_test_epoch_end(self) -> None:
         self.log_dict(scalars("test", self._eval_results("test")))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from helpers import runner
 from helpers.config import QUICK
+from helpers.paths import CONF
 from helpers.training import read_metrics
 from helpers.wandb_file import read_run, run_files
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -43,7 +44,6 @@ def test_hydra_run_dir_resolves_to_the_run_to_resume(tmp_path):
     register_resolver()
     runs = tmp_path / "logs" / "train" / "runs"
     old = touch_run(runs, "old", time.time())
-    from helpers.paths import CONF
     from hydra import compose, initialize_config_dir
     from omegaconf import open_dict
 

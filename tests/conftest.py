@@ -1,25 +1,43 @@
-"""Shared fixtures: the real data dir, composing configs in-process, and running the entry points."""
+"""Fixtures shared by every test module, and two session-wide rules: tests marked `gpu` run only where CUDA is
+available, and nothing the tests run may write into the repo tree. Shared code lives in `helpers/`."""
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig, open_dict
-
-REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
+from helpers import repo_files, runner
+from helpers.paths import data_dir
+from helpers.training import train_in_process
 
 
-def data_dir() -> Path:
-    """TRAINLAB_DATA_DIR when set (CI points it at ../shared/data), else the shared copy beside the checkout."""
-    return Path(os.environ.get("TRAINLAB_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked `gpu`, with the reason, where torch sees no CUDA device."""
+    gpu_tests = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_tests:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.is_available() is False here")
+    for item in gpu_tests:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def repo_left_clean() -> Iterator[None]:
+    """Fail the session if its runs left new or changed files in the repo tree (untracked or ignored ones:
+    data caches, logs, run dirs). Everything a test runs writes under tmp_path or the session's cache_dir."""
+    before = repo_files.snapshot()
+    yield
+    if before is None:  # not a git checkout: nothing to compare with
+        return
+    written = repo_files.written(before, repo_files.snapshot() or {})
+    assert not written, f"the tests wrote into the repo tree (use tmp_path): {written[:20]}"
 
 
 @pytest.fixture(scope="session")
@@ -30,41 +48,34 @@ def mnist_dir() -> Path:
     return folder
 
 
-def compose_train(overrides: list[str] | None = None, output_dir: Path | None = None) -> DictConfig:
-    """The composed `train` config with paths made concrete (no Hydra run needed)."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides or [], return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.paths.root_dir = str(REPO)
-        cfg.paths.output_dir = str(output_dir or REPO / "logs" / "pytest")
-        del cfg.hydra
-    return cfg
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The decoded-tensor cache (`paths.cache_dir`) of every run in the session: MNIST is decoded once."""
+    return tmp_path_factory.mktemp("cache")
 
 
 @pytest.fixture
-def run_entry(tmp_path: Path, mnist_dir: Path) -> Callable[..., subprocess.CompletedProcess]:
-    """Run `src/<script>.py` with overrides in a subprocess, its run dir under tmp_path (`<tmp>/run`)."""
+def run_entry(tmp_path: Path, mnist_dir: Path, cache_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `src/<script>.py` with overrides in a subprocess, its run dir under tmp_path (`<tmp>/run`) and the
+    session's cache dir (unless the overrides set `paths.cache_dir`)."""
 
-    def run(script: str, *overrides: str, run_dir: Path | None = None, timeout: float = 600, env: dict | None = None):
-        run_dir = run_dir or tmp_path / "run"
-        flags = [o for o in overrides if o.startswith("-")]  # e.g. -m: argparse wants flags before overrides
-        rest = [o for o in overrides if not o.startswith("-")]
-        cmd = [sys.executable, str(REPO / "src" / f"{script}.py"), *flags, f"hydra.run.dir={run_dir}", *rest]
-        full_env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir), **(env or {})}
-        return subprocess.run(cmd, cwd=REPO, env=full_env, capture_output=True, text=True, timeout=timeout)
+    def run(
+        script: str, *overrides: str, run_dir: Path | None = None, timeout: float = 600, env: dict | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        if not any(o.startswith("paths.cache_dir=") for o in overrides):
+            overrides = (*overrides, f"paths.cache_dir={cache_dir}")
+        cmd = runner.command(script, overrides, run_dir=run_dir or tmp_path / "run")
+        return runner.run(cmd, env={"TRAINLAB_DATA_DIR": str(mnist_dir), **(env or {})}, timeout=timeout)
 
     return run
 
 
-def read_metrics(run_dir: Path) -> dict:
-    return json.loads((run_dir / "metrics.json").read_text())
+@pytest.fixture
+def train_run(tmp_path: Path, mnist_dir: Path, cache_dir: Path) -> Callable[..., dict[str, Any]]:
+    """Train in-process as `python src/train.py overrides…` would (see `helpers.training`), in `<tmp>/run` unless
+    `run_dir` is given; returns the run's metrics."""
 
+    def train(*overrides: str, run_dir: Path | None = None) -> dict[str, Any]:
+        return train_in_process(overrides, run_dir or tmp_path / "run", cache_dir)
 
-# Fast settings for end-to-end runs: a slice of each split, one epoch, no config printout.
-QUICK = [
-    "trainer.max_epochs=1",
-    "++trainer.limit_train_batches=20",
-    "++trainer.limit_val_batches=2",
-    "++trainer.limit_test_batches=2",
-    "print_config=false",
-]
+    return train

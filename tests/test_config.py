@@ -3,31 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CONF, compose_train
+from helpers.config import GROUPS, compose_train, options
 from hydra.utils import instantiate
 
 from trainlab.training import build_model
-
-# Groups whose options are swapped on the command line (`group=option`), with their folder under conf/.
-GROUPS = [
-    "data",
-    "model",
-    "init",
-    "optimizer",
-    "scheduler",
-    "regularization",
-    "trainer",
-    "trainer/accelerator",
-    "callbacks",
-    "logger",
-    "debug",
-    "experiment",
-    "hparams_search",
-]
-
-
-def options(group: str) -> list[str]:
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
 @pytest.mark.parametrize(

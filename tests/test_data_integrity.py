@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_idx_and_download import fake_mnist
+from helpers.fake_data import fake_mnist
 
 from trainlab.data import DataFileError, MNISTDataModule
 from trainlab.data.mnist import FILES

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO, read_metrics
+from helpers.training import read_metrics
 
 
 @pytest.mark.slow
@@ -20,9 +20,9 @@ def test_ddp_cpu_trains_an_epoch_on_disjoint_shards(run_entry, tmp_path: Path) -
         "data.val_size=58000",  # 2000 training images: 10 steps of 100 per rank
         "data.batch_size=100",
         "print_config=false",
-        "+callbacks.record._target_=probes.RecordSamples",
+        "+callbacks.record._target_=helpers.probes.RecordSamples",
         f"+callbacks.record.out_dir={samples}",
-        env={"PYTHONPATH": str(REPO / "tests" / "helpers"), "OMP_NUM_THREADS": "1"},
+        env={"OMP_NUM_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [json.loads((samples / f"samples_rank{r}.json").read_text()) for r in (0, 1)]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, read_metrics
+from helpers.training import read_metrics, train_in_process
 
 SHORT = [
     "trainer.max_epochs=1",
@@ -22,34 +19,31 @@ SHORT = [
 VARIES = {"fit_seconds", "ckpt_best"}
 
 
-def train(run_dir: Path, data_dir: Path, *overrides: str) -> dict:
-    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={run_dir}", *SHORT, *overrides]
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir)}
-    done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
+def train(run_dir: Path, cache_dir: Path, *overrides: str) -> dict:
+    train_in_process([*SHORT, *overrides], run_dir, cache_dir)
     return {k: v for k, v in read_metrics(run_dir).items() if k not in VARIES}
 
 
 @pytest.fixture(scope="module")
-def seed0(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> dict:
-    return train(tmp_path_factory.mktemp("seed0"), mnist_dir, "seed=0")
+def seed0(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path, cache_dir: Path) -> dict:
+    return train(tmp_path_factory.mktemp("seed0"), cache_dir, "seed=0")
 
 
-def test_same_seed_same_metrics(seed0: dict, tmp_path: Path, mnist_dir: Path) -> None:
-    assert train(tmp_path, mnist_dir, "seed=0") == seed0
+def test_same_seed_same_metrics(seed0: dict, tmp_path: Path, cache_dir: Path) -> None:
+    assert train(tmp_path, cache_dir, "seed=0") == seed0
     assert seed0["train/loss"] > 0 and seed0["status"] == "completed"
 
 
-def test_deterministic_algorithms_run_and_agree(seed0: dict, tmp_path: Path, mnist_dir: Path) -> None:
-    assert train(tmp_path, mnist_dir, "seed=0", "trainer.deterministic=true") == seed0
+def test_deterministic_algorithms_run_and_agree(seed0: dict, tmp_path: Path, cache_dir: Path) -> None:
+    assert train(tmp_path, cache_dir, "seed=0", "trainer.deterministic=true") == seed0
 
 
-def test_another_seed_gives_other_metrics(seed0: dict, tmp_path: Path, mnist_dir: Path) -> None:
-    other = train(tmp_path, mnist_dir, "seed=1")
+def test_another_seed_gives_other_metrics(seed0: dict, tmp_path: Path, cache_dir: Path) -> None:
+    other = train(tmp_path, cache_dir, "seed=1")
     assert other["val/loss"] != seed0["val/loss"]
 
 
 @pytest.mark.slow
-def test_cnn_with_random_augmentation_is_deterministic(tmp_path: Path, mnist_dir: Path) -> None:
+def test_cnn_with_random_augmentation_is_deterministic(tmp_path: Path, cache_dir: Path, mnist_dir: Path) -> None:
     args = ["model=cnn", "regularization=[augment,dropout,batchnorm]", "init=lsuv", "trainer.deterministic=true"]
-    assert train(tmp_path / "a", mnist_dir, *args) == train(tmp_path / "b", mnist_dir, *args)
+    assert train(tmp_path / "a", cache_dir, *args) == train(tmp_path / "b", cache_dir, *args)

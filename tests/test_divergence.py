@@ -6,21 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import QUICK, read_metrics
+from helpers.config import QUICK
+from helpers.training import read_metrics
 
 HUGE_LR = ["optimizer=sgd", "optimizer.lr=1e6", "scheduler=none"]
 
 
-def test_non_finite_loss_stops_with_the_step_and_causes(run_entry, tmp_path: Path) -> None:
-    result = run_entry("train", *QUICK, *HUGE_LR)
-    assert result.returncode == 2, result.stderr[-3000:]
-    (line,) = [ln for ln in result.stderr.splitlines() if "error: training diverged" in ln]
+def test_non_finite_loss_stops_with_the_step_and_causes(train_run, tmp_path: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as stop:
+        train_run(*QUICK, *HUGE_LR)
+    stderr = capsys.readouterr().err
+    assert stop.value.code == 2, stderr[-3000:]
+    (line,) = [ln for ln in stderr.splitlines() if "error: training diverged" in ln]
     metrics = read_metrics(tmp_path / "run")
     assert metrics["status"] == "diverged"
     step = metrics["diverged_at_step"]
     assert 0 < step < 20 and f"at step {step} (epoch 0)" in line
     assert "optimizer.lr=1000000.0" in line and "init=" in line
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in stderr
 
 
 @pytest.mark.slow

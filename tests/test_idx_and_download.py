@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers.fake_data import fake_mnist
 
 from trainlab.data import DataFileError, MNISTDataModule
 from trainlab.data.files import RemoteFile
@@ -37,27 +38,6 @@ def test_idx_rejects_truncated_and_foreign_files(tmp_path: Path) -> None:
     (tmp_path / "bad.gz").write_bytes(gzip.compress(content)[:-10])
     with pytest.raises(DataFileError, match=r"bad\.gz"):
         read_idx_bytes(tmp_path / "bad.gz")
-
-
-def fake_mnist(folder: Path, n_train: int = 60, n_test: int = 20) -> dict[str, RemoteFile]:
-    """Write a tiny MNIST look-alike and return pins (md5 of the .gz, sha256 of its content) for it."""
-    folder.mkdir(parents=True, exist_ok=True)
-    gen = torch.Generator().manual_seed(0)
-    arrays = {
-        "train_images": torch.randint(0, 256, (n_train, 28, 28), dtype=torch.uint8, generator=gen),
-        "train_labels": torch.arange(n_train, dtype=torch.uint8) % 10,
-        "test_images": torch.randint(0, 256, (n_test, 28, 28), dtype=torch.uint8, generator=gen),
-        "test_labels": torch.arange(n_test, dtype=torch.uint8) % 10,
-    }
-    pins = {}
-    for key, file in MNISTDataModule.files.items():
-        path = folder / file.name
-        write_idx(path, arrays[key])
-        content = gzip.decompress(path.read_bytes())
-        pins[key] = RemoteFile(
-            file.name, md5=hashlib.md5(path.read_bytes()).hexdigest(), sha256=hashlib.sha256(content).hexdigest()
-        )
-    return pins
 
 
 @pytest.fixture

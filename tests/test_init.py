@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from helpers.config import compose_train
 from torch import nn
 
-from tests.conftest import compose_train
 from trainlab.init import initialize, lsuv_, weighted_layers
 from trainlab.models import CNN, MLP
 
@@ -114,7 +114,8 @@ def test_lsuv_starts_from_orthonormal_weights() -> None:
     initialize(net, "lsuv", batch=torch.randn(64, 1, 4, 4), max_iter=0)  # no rescaling: the orthonormal start
     w = net.layers[1].weight.detach()
     assert torch.allclose(w @ w.T, torch.eye(8), atol=1e-5)
-    assert lsuv_(net, torch.randn(64, 1, 4, 4), max_iter=0)  # returns the variances
+    variances = lsuv_(net, torch.randn(64, 1, 4, 4), max_iter=0)  # each layer's output variance, unscaled
+    assert len(variances) == len(weighted_layers(net)) == 2 and all(v > 0 for v in variances)
 
 
 def test_init_configs_compose_with_their_aliases() -> None:

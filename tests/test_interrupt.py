@@ -3,27 +3,26 @@ finishes the run with the epoch count of an uninterrupted one."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import torch
-from conftest import QUICK, REPO, read_metrics
+from helpers import runner
+from helpers.config import QUICK
+from helpers.training import read_metrics
 
 from trainlab.config.run_dirs import LAST_CKPT
 
-HELPERS = REPO / "tests" / "helpers"
+SLOW = ["+callbacks.slow._target_=helpers.probes.SlowSteps", "+callbacks.slow.seconds=0.05"]
 EPOCHS = ["trainer.max_epochs=2", "++trainer.limit_train_batches=40"]
 
 
-def start_training(run_dir: Path, mnist_dir: Path, *overrides: str) -> subprocess.Popen:
-    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={run_dir}", *QUICK, *overrides]
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir), "PYTHONPATH": str(HELPERS), "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def start_training(run_dir: Path, mnist_dir: Path, cache_dir: Path, *overrides: str) -> subprocess.Popen:
+    cmd = runner.command("train", [*QUICK, f"paths.cache_dir={cache_dir}", *overrides], run_dir=run_dir)
+    return runner.start(cmd, env={"TRAINLAB_DATA_DIR": str(mnist_dir), "OMP_NUM_THREADS": "1"})
 
 
 def signal_mid_epoch(proc: subprocess.Popen, run_dir: Path, signum: int) -> tuple[int, str]:
@@ -40,10 +39,9 @@ def signal_mid_epoch(proc: subprocess.Popen, run_dir: Path, signum: int) -> tupl
 
 
 @pytest.mark.slow
-def test_sigterm_saves_last_ckpt_and_resume_finishes(tmp_path: Path, mnist_dir: Path) -> None:
+def test_sigterm_saves_last_ckpt_and_resume_finishes(tmp_path: Path, mnist_dir: Path, cache_dir: Path) -> None:
     run = tmp_path / "run"
-    slow = ["+callbacks.slow._target_=probes.SlowSteps", "+callbacks.slow.seconds=0.05"]
-    proc = start_training(run, mnist_dir, *EPOCHS, *slow)
+    proc = start_training(run, mnist_dir, cache_dir, *EPOCHS, *SLOW)
     code, stderr = signal_mid_epoch(proc, run, signal.SIGTERM)
     assert code == 128 + signal.SIGTERM, stderr[-3000:]
     assert "interrupted by SIGTERM" in stderr and "resume=true" in stderr
@@ -54,7 +52,7 @@ def test_sigterm_saves_last_ckpt_and_resume_finishes(tmp_path: Path, mnist_dir: 
     assert ckpt["global_step"] == metrics["global_step"]  # the state at the interruption, not an epoch end
     assert (run / "csv" / "metrics.csv").read_text().count("\n") >= 3  # the CSV logger was flushed
 
-    resumed = start_training(run, mnist_dir, *EPOCHS, "resume=true")
+    resumed = start_training(run, mnist_dir, cache_dir, *EPOCHS, "resume=true")
     _, stderr = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, stderr[-3000:]
     final = read_metrics(run)
@@ -64,17 +62,15 @@ def test_sigterm_saves_last_ckpt_and_resume_finishes(tmp_path: Path, mnist_dir: 
 
 
 @pytest.mark.slow
-def test_sigint_is_interrupted_with_exit_130(tmp_path: Path, mnist_dir: Path) -> None:
+def test_sigint_is_interrupted_with_exit_130(tmp_path: Path, mnist_dir: Path, cache_dir: Path) -> None:
     run = tmp_path / "run"
-    slow = ["+callbacks.slow._target_=probes.SlowSteps", "+callbacks.slow.seconds=0.05"]
-    proc = start_training(run, mnist_dir, *EPOCHS, *slow, "callbacks.model_checkpoint.save_last=false")
+    proc = start_training(run, mnist_dir, cache_dir, *EPOCHS, *SLOW, "callbacks.model_checkpoint.save_last=false")
     code, stderr = signal_mid_epoch(proc, run, signal.SIGINT)
     assert code == 130, stderr[-3000:]
     assert read_metrics(run)["status"] == "interrupted"
     assert (run / LAST_CKPT).is_file()  # saved by the interruption itself, not by ModelCheckpoint
 
 
-def test_completed_run_says_so(run_entry, tmp_path: Path) -> None:
-    result = run_entry("train", *QUICK, "++trainer.limit_train_batches=5", "test=false")
-    assert result.returncode == 0, result.stderr[-3000:]
+def test_completed_run_says_so(train_run, tmp_path: Path) -> None:
+    train_run(*QUICK, "++trainer.limit_train_batches=5", "test=false")
     assert read_metrics(tmp_path / "run")["status"] == "completed"

@@ -7,18 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.conftest import REPO
 from trainlab.data import MNISTDataModule
 
 
 @pytest.fixture(scope="module")
-def batches(mnist_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
+def batches(mnist_dir: Path, cache_dir: Path) -> dict[str, dict[str, torch.Tensor]]:
     """Every option's train and test batches, concatenated (the whole split, float64 for exact statistics)."""
     out = {}
     for normalize in ("standardize", "minmax", "symmetric", "none"):
-        dm = MNISTDataModule(
-            mnist_dir, REPO / "data" / "cache", batch_size=4096, eval_batch_size=5000, normalize=normalize
-        )
+        dm = MNISTDataModule(mnist_dir, cache_dir, batch_size=4096, eval_batch_size=5000, normalize=normalize)
         dm.setup("fit")
         out[normalize] = {
             "train": torch.cat([x.double() for x, _ in dm.train_dataloader()]),

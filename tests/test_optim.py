@@ -9,9 +9,9 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from helpers.config import compose_train
 from omegaconf import OmegaConf
 
-from tests.conftest import compose_train
 from trainlab.classifier import Classifier
 from trainlab.data.batches import TensorBatches
 

@@ -7,8 +7,6 @@ import functools
 import http.server
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -16,7 +14,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import ClassVar
 
-from test_idx_and_download import fake_mnist
+from helpers import runner
+from helpers.fake_data import fake_mnist
 
 from trainlab.config.run_dirs import register_resolver, resolve_run_dir, run_dir
 
@@ -61,9 +60,7 @@ def test_two_processes_on_an_empty_data_dir_both_succeed(tmp_path: Path) -> None
         go = tmp_path / "go"
         pin_data = {k: asdict(v) for k, v in pins.items()}
         args = json.dumps([pin_data, str(tmp_path / "data"), str(tmp_path / "cache"), mirror, str(go)])
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        cmd = [sys.executable, "-c", LOAD, args]
-        procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        procs = [runner.start(runner.python_code(LOAD, args), env={"OMP_NUM_THREADS": "1"}) for _ in range(2)]
         time.sleep(3)  # both processes have imported torch and wait at the start line
         go.touch()
         outputs = [p.communicate(timeout=300) for p in procs]
@@ -71,8 +68,8 @@ def test_two_processes_on_an_empty_data_dir_both_succeed(tmp_path: Path) -> None
         server.shutdown()
         server.server_close()
     for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err.decode()[-3000:]
-        assert json.loads(out.decode().strip().splitlines()[-1]) == {"train": 50, "val": 10, "test": 20}
+        assert proc.returncode == 0, err[-3000:]
+        assert json.loads(out.strip().splitlines()[-1]) == {"train": 50, "val": 10, "test": 20}
     # The file lock: each file was downloaded once, by one of the two, and is complete; no temporary files left.
     assert SlowCountingHandler.requests == Counter({f"/{pin.name}": 1 for pin in pins.values()})
     for pin in pins.values():

@@ -11,10 +11,9 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
-from omegaconf import open_dict
+from helpers.config import QUICK, compose_train
 from torch import nn
 
-from tests.conftest import QUICK, compose_train
 from trainlab.classifier import Classifier
 from trainlab.data.augment import random_shift
 from trainlab.data.in_memory import InMemoryDataModule
@@ -191,9 +190,7 @@ def test_regularization_options_combine() -> None:
 
 
 @pytest.mark.slow
-def test_early_stopping_stops_on_a_plateau_and_the_best_checkpoint_is_tested(tmp_path: Path, mnist_dir) -> None:
-    from trainlab.training import train
-
+def test_early_stopping_stops_on_a_plateau_and_the_best_checkpoint_is_tested(tmp_path: Path, train_run) -> None:
     # Epoch 0 learns; then StepLR(gamma=0) sets lr to 0: val/loss is flat from epoch 1 on.
     overrides = [
         *QUICK,
@@ -202,10 +199,7 @@ def test_early_stopping_stops_on_a_plateau_and_the_best_checkpoint_is_tested(tmp
         "regularization.early_stopping.patience=2",
     ]
     overrides += ["scheduler=step", "scheduler.step_size=1", "scheduler.gamma=0.0", "logger=csv"]
-    cfg = compose_train(overrides, tmp_path)
-    with open_dict(cfg):
-        cfg.paths.data_dir = str(mnist_dir)
-    metrics = train(cfg)
+    metrics = train_run(*overrides, run_dir=tmp_path)
     assert metrics["epochs"] < 6  # stopped: epochs 1 and 2 brought no improvement (patience 2)
     rows = [r for r in csv.DictReader((tmp_path / "csv" / "metrics.csv").open()) if r.get("val/acc")]
     val_acc = [float(r["val/acc"]) for r in rows]

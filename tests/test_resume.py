@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import QUICK, REPO, read_metrics
+from helpers import runner
+from helpers.config import QUICK
+from helpers.paths import CONF
+from helpers.training import read_metrics
 from helpers.wandb_file import read_run, run_files
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -46,7 +48,7 @@ def test_hydra_run_dir_resolves_to_the_run_to_resume(tmp_path):
     from omegaconf import open_dict
 
     def chosen(resume: str) -> Path:
-        with initialize_config_dir(config_dir=str(REPO / "conf"), version_base="1.3"):
+        with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
             cfg = compose("train", overrides=[f"resume={resume}"], return_hydra_config=True)
         with open_dict(cfg):
             cfg.paths.log_dir = str(tmp_path / "logs")
@@ -70,23 +72,22 @@ def test_resume_refuses_multirun(run_entry, tmp_path):
     assert "error: resume=true continues one run" in result.stderr, result.stderr[-2000:]
 
 
-def train(log_dir: Path, mnist_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
+def train(log_dir: Path, mnist_dir: Path, cache_dir: Path, *overrides: str) -> subprocess.CompletedProcess:
     """`python src/train.py` with its default run dir (under `log_dir`), W&B offline."""
-    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"paths.log_dir={log_dir}", *QUICK, *overrides]
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir), "WANDB_MODE": "offline"}
-    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    cmd = runner.command("train", [f"paths.log_dir={log_dir}", f"paths.cache_dir={cache_dir}", *QUICK, *overrides])
+    return runner.run(cmd, env={"TRAINLAB_DATA_DIR": str(mnist_dir), "WANDB_MODE": "offline"})
 
 
 @pytest.mark.slow
-def test_resume_continues_the_run_and_its_loggers(tmp_path, mnist_dir):
+def test_resume_continues_the_run_and_its_loggers(tmp_path, mnist_dir, cache_dir):
     logs = tmp_path / "logs"
-    first = train(logs, mnist_dir, "logger=many")
+    first = train(logs, mnist_dir, cache_dir, "logger=many")
     assert first.returncode == 0, first.stderr[-3000:]
     (run,) = (logs / "train" / "runs").iterdir()
     assert read_metrics(run)["epochs"] == 1
     run_id = (run / "wandb" / "trainlab_run_id").read_text().strip()
 
-    second = train(logs, mnist_dir, "logger=many", "resume=true", "trainer.max_epochs=2")
+    second = train(logs, mnist_dir, cache_dir, "logger=many", "resume=true", "trainer.max_epochs=2")
     assert second.returncode == 0, second.stderr[-3000:]
     assert list((logs / "train" / "runs").iterdir()) == [run]  # no new run dir: the same one continued
     assert f"Restored all states from the checkpoint at {run / LAST_CKPT}" in (run / "train.log").read_text()

@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import QUICK
+from helpers.config import QUICK
 
 
 @pytest.mark.slow

@@ -6,17 +6,17 @@ test sees which modules it imported: a config error must come back before torch 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import get_args
 
 import pytest
-from conftest import CONF, REPO, compose_train
-from test_config import GROUPS, options
+from helpers import runner
+from helpers.config import GROUPS, compose_config, compose_train, options
+from helpers.paths import CONF
 
 from trainlab.config import choices
 from trainlab.config.validation import ConfigError, problems, validate
@@ -79,12 +79,8 @@ IMPORT_LINE = re.compile(r"^import time:\s*\d+ \|\s*\d+ \|(\s*)(\S+)$")
 def run(
     script: str, overrides: list[str], tmp_path: Path, env: dict | None = None
 ) -> tuple[subprocess.CompletedProcess, float]:
-    flags = [o for o in overrides if o.startswith("-")]
-    rest = [o for o in overrides if not o.startswith("-")]
-    cmd = [sys.executable, str(REPO / "src" / f"{script}.py"), *flags, f"hydra.run.dir={tmp_path / 'run'}", *rest]
-    base = {k: v for k, v in os.environ.items() if k != "HYDRA_FULL_ERROR"}
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120, env={**base, **(env or {})})
+    done = runner.run(runner.command(script, overrides, run_dir=tmp_path / "run"), env=env, timeout=120)
     return done, time.perf_counter() - start
 
 
@@ -119,8 +115,15 @@ def test_bad_invocation_fails_fast_with_one_line(script, overrides, needles, tmp
     assert not (tmp_path / "run").exists() or not any((tmp_path / "run").rglob("*.ckpt"))
 
 
-def test_table_is_big_enough() -> None:
-    assert len(BAD) + len(HARDWARE) >= 20
+@pytest.mark.parametrize("group", GROUPS)
+def test_every_group_refuses_an_unknown_option_and_lists_its_options(group: str) -> None:
+    from trainlab.config.cli import check_overrides
+    from trainlab.config.errors import UserError
+
+    with pytest.raises(UserError) as err:
+        check_overrides("train", CONF, [f"{group}=no_such_option"])
+    message = str(err.value)
+    assert message.startswith(f"{group}=no_such_option") and f"available: {', '.join(options(group))}" in message
 
 
 @pytest.mark.parametrize(
@@ -155,7 +158,8 @@ def test_validation_and_cli_do_not_import_torch() -> None:
         "heavy = {'torch', 'lightning'} & {m.split('.')[0] for m in sys.modules}; "
         "assert not heavy, heavy"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    done = runner.run(runner.python_code(code))
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 # -- in-process: every shipped option validates clean; messages; the lists match what the libraries accept -------
@@ -170,10 +174,7 @@ def test_every_shipped_option_is_valid(override: str) -> None:
 
 @pytest.mark.parametrize("config", ["eval", "gradcheck"])
 def test_other_entry_configs_are_valid(config: str) -> None:
-    from hydra import compose, initialize_config_dir
-
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        assert problems(compose(config)) == []
+    assert problems(compose_config(config)) == []
 
 
 def test_all_problems_are_reported_at_once() -> None:
@@ -213,13 +214,34 @@ def test_precisions_are_lightnings() -> None:
     assert set(choices.PRECISIONS) == accepted
 
 
-def test_choice_lists_are_the_ones_the_code_uses() -> None:
-    from trainlab.data.in_memory import NORMALIZE_CHOICES
-    from trainlab.init import INIT_SCHEMES
-    from trainlab.models.activations import ACTIVATION_NAMES
+def accepts(build: Callable[[], object]) -> bool:
+    try:
+        build()
+    except ValueError:
+        return False
+    return True
 
-    assert ACTIVATION_NAMES is choices.ACTIVATIONS and NORMALIZE_CHOICES is choices.NORMALIZE_CHOICES
-    assert INIT_SCHEMES is choices.INIT_SCHEMES
+
+def test_the_code_accepts_exactly_the_names_the_validator_lists() -> None:
+    """The validator checks names against `choices` before torch loads; the code must take the same names and
+    refuse their neighbours (other torch activations, other init names), so a name added on one side fails here."""
+    import torch
+    from torch import nn
+
+    from trainlab.data.in_memory import input_scaling
+    from trainlab.init import initialize
+    from trainlab.models.activations import make_activation
+
+    activations = {*choices.ACTIVATIONS, "softplus", "relu6", "hardtanh", "mish", "swish", "selu", "prelu"}
+    assert {n for n in activations if accepts(lambda n=n: make_activation(n))} == set(choices.ACTIVATIONS)
+    listed_inits = {*choices.INIT_SCHEMES, *choices.INIT_ALIASES}
+    inits = {*listed_inits, "glorot", "glorot_uniform", "kaiming_uniform", "trunc_normal", "identity"}
+    batch = torch.randn(8, 3)
+    assert {n for n in inits if accepts(lambda n=n: initialize(nn.Linear(3, 2), n, batch=batch))} == listed_inits
+    # Every scaling is its own (scale, shift): a choice the code does not know would fall through to "none".
+    images = torch.randint(0, 256, (16, 1, 2, 2), dtype=torch.uint8)
+    scalings = {tuple(torch.cat(input_scaling(images, n)).tolist()) for n in choices.NORMALIZE_CHOICES}
+    assert len(scalings) == len(choices.NORMALIZE_CHOICES)
 
 
 def test_more_devices_than_exist(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import QUICK, read_metrics
+from helpers.config import QUICK
+from helpers.training import read_metrics
 from helpers.wandb_file import read_run, run_files
 
 from trainlab.loggers.wandb_logger import RUN_ID_FILE, choose_mode, has_credentials

@@ -1,5 +1,5 @@
-"""Test-only callbacks, given to runs in subprocesses with `+callbacks.<name>._target_=probes.<Class>` (the tests
-put this folder on PYTHONPATH)."""
+"""Test-only callbacks, given to runs with `+callbacks.<name>._target_=helpers.probes.<Class>` (in-process, or in a
+subprocess started by `helpers.runner`, which puts `tests/` on PYTHONPATH)."""
 
 from __future__ import annotations
 
@@ -49,3 +49,25 @@ class RecordSamples(L.Callback):
         }
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / f"samples_rank{trainer.global_rank}.json").write_text(json.dumps(record))
+
+
+class RecordDevices(L.Callback):
+    """Write to `<out_dir>/devices.json`, at the end of fit, where the training batches and the data module's
+    training split lived, and the dtypes of the net's outputs (mixed precision runs the forward pass in the
+    lower one)."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = Path(out_dir)
+        self.seen: dict[str, set[str]] = {"batch": set(), "split": set(), "logits": set()}
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        pl_module.net.register_forward_hook(lambda _m, _i, out: self.seen["logits"].add(str(out.dtype)))
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, *args: Any) -> None:
+        self.seen["batch"] |= {str(t.device) for t in batch}
+        self.seen["split"] |= {str(t.device) for t in trainer.datamodule.splits["train"]}
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        record = {key: sorted(values) for key, values in self.seen.items()}
+        (self.out_dir / "devices.json").write_text(json.dumps(record))

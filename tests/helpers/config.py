@@ -41,8 +41,11 @@ UNUSED = Path(tempfile.gettempdir()) / "trainlab-tests-unused"
 
 
 def options(group: str) -> list[str]:
-    """The option names of a config group (its YAML files)."""
-    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+    """The option names of a config group: its YAML files, and for `init` the aliases registered in code."""
+    from trainlab.config.choices import INIT_ALIASES
+
+    names = {p.stem for p in (CONF / group).glob("*.yaml")}
+    return sorted(names | set(INIT_ALIASES) if group == "init" else names)
 
 
 def compose_config(

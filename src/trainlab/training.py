@@ -6,6 +6,7 @@ import json
 import logging
 import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     except AlreadyCompleted as done:  # (the entry point says so before Hydra runs; this is for other callers)
         print(done)
         return earlier_metrics(Path(ckpt_path).parents[1] / "metrics.json", keep=None) if ckpt_path else {}
+    if ckpt_path:  # Lightning's warning is for a fresh run writing into another's folder; resuming, it is expected
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     if cfg.get("print_config"):
         print_config(cfg)
     if cfg.get("seed") is not None:
@@ -140,7 +143,7 @@ def fit_and_test(
     exit_code = 1
     start = time.perf_counter()
     try:
-        metrics = {**earlier, **fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start)}
+        metrics = {**earlier, **fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start, earlier)}
         exit_code = 0
     except (TrainingInterrupted, NonFiniteLoss) as err:
         record_stop(err, trainer, path, time.perf_counter() - start, earlier)
@@ -163,8 +166,10 @@ def fit_then_test(
     ckpt_path: str | None,
     stop_flag: SignalFlag,
     start: float,
+    known: dict[str, Any],
 ) -> dict[str, Any]:
-    """The run itself: fit, then test the best checkpoint; the metrics of a completed run."""
+    """The run itself: fit, then test the best checkpoint; the metrics of a completed run. The fit's metrics are
+    also added to `known`, which metrics.json keeps should the test be interrupted."""
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
@@ -174,16 +179,17 @@ def fit_then_test(
         raise TrainingInterrupted(stop_flag.signum)
     fit_seconds = time.perf_counter() - start
     metrics = plain_metrics(trainer.callback_metrics)
+    known.update(metrics)
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
     if cfg.get("test", True):
-        test(trainer, model, datamodule, best or None, stop_flag)
+        run_test(trainer, model, datamodule, best or None, stop_flag)
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
     return metrics
 
 
-def test(
+def run_test(
     trainer: L.Trainer, model: Classifier, datamodule: InMemoryDataModule, ckpt: str | None, stop_flag: SignalFlag
 ) -> None:
     """Test `ckpt`; SIGINT/SIGTERM during the test stops it (StopOnSignal) as an interruption of a trained run."""

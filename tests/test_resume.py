@@ -201,7 +201,8 @@ def test_resume_restores_the_saved_config_and_allows_only_resumable_changes(tmp_
     assert list(cfg.logger) == ["tensorboard"] and cfg.optimizer.lr == 0.003  # loggers and values restored
     assert cfg.trainer.max_epochs == 4 and cfg.test is False and cfg.resume is True  # what resuming may change
 
-    same = restore(run, ["resume=true", "experiment=mnist_cnn", "optimizer.lr=0.003"])  # retyped: no change
+    same = restore(run, ["resume=true", "experiment=mnist_cnn", "optimizer.lr=0.1", "optimizer.lr=0.003"])  # the last
+    # of a key typed twice counts, and retyping a saved value changes nothing
     assert same.optimizer.lr == 0.003 and same.trainer.max_epochs == 3
 
     for typed, named in [

@@ -147,6 +147,7 @@ def restored_config(cfg: DictConfig, overrides: Sequence[Any]) -> DictConfig:
     `overrides` (the command line) taken from `cfg`; else `cfg` itself. A conflicting override is a UserError."""
     if not resumes_in_place(cfg) or (run := saved_run(cfg.paths.output_dir)) is None:
         return cfg
+    overrides = list({override_key(o): o for o in overrides}.values())  # a key typed twice: the last one counts
     for override in overrides:
         if problem := conflict(override, run):
             may = ", ".join(k for k in RESUMABLE if k not in ("resume", "ckpt_path"))

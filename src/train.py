@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.resume import check_before_hydra
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
 
@@ -29,4 +30,5 @@ def main(cfg: DictConfig) -> float | None:
 
 if __name__ == "__main__":
     check_command_line("train", CONF)  # a bad override: one line and exit 2, before Hydra runs
+    check_before_hydra("train", CONF)  # resuming: a conflicting change (exit 2) or nothing left to train (exit 0)
     main()

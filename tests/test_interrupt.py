@@ -1,5 +1,6 @@
 """SIGTERM/SIGINT mid-epoch: last.ckpt of the current state, status "interrupted", exit 128 + signal; resume
-finishes the run with the epoch count of an uninterrupted one."""
+finishes the run with the epoch count, the batches and the very weights of an uninterrupted one. A signal while
+the trained model is tested is an interruption too."""
 
 from __future__ import annotations
 
@@ -74,3 +75,56 @@ def test_sigint_is_interrupted_with_exit_130(tmp_path: Path, mnist_dir: Path, ca
 def test_completed_run_says_so(train_run, tmp_path: Path) -> None:
     train_run(*QUICK, "++trainer.limit_train_batches=5", "test=false")
     assert read_metrics(tmp_path / "run")["status"] == "completed"
+
+
+DETERMINISTIC = ["trainer.max_epochs=2", "trainer.deterministic=true"]
+
+
+def run_to_end(proc: subprocess.Popen) -> tuple[int, str, str]:
+    stdout, stderr = proc.communicate(timeout=600)
+    return proc.returncode, stdout, stderr
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / LAST_CKPT, map_location="cpu", weights_only=True)["state_dict"]
+
+
+@pytest.mark.slow
+def test_a_run_resumed_mid_epoch_ends_with_the_weights_of_an_uninterrupted_one(tmp_path: Path, mnist_dir: Path):
+    whole, parts = tmp_path / "whole", tmp_path / "parts"
+    code, _, stderr = run_to_end(start_training(whole, mnist_dir, *DETERMINISTIC))
+    assert code == 0, stderr[-3000:]
+
+    # SIGINT right after step 27: 7 batches into the second epoch (20 batches each).
+    stop = ["+callbacks.stop._target_=probes.SignalAtStep", "+callbacks.stop.step=27"]
+    code, _, stderr = run_to_end(start_training(parts, mnist_dir, *DETERMINISTIC, *stop))
+    assert code == 130, stderr[-3000:]
+    print("\n" + stderr.strip().splitlines()[-1])
+    saved = torch.load(parts / LAST_CKPT, map_location="cpu", weights_only=True)
+    assert saved["global_step"] == 27
+    assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches": 7}]
+
+    code, _, stderr = run_to_end(start_training(parts, mnist_dir, "resume=true", "trainer.max_epochs=2"))
+    assert code == 0, stderr[-3000:]
+    assert "not resumable" not in stderr  # Lightning's "unreliable results" warning is gone
+    a, b = weights(whole), weights(parts)
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)  # the very same 40 steps
+    assert read_metrics(parts)["status"] == "completed" and read_metrics(parts)["epochs"] == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_testing_is_an_interruption(tmp_path: Path, mnist_dir: Path, signum: int) -> None:
+    run = tmp_path / "run"
+    stop = [
+        "+callbacks.stop._target_=probes.SignalAtStep",
+        "+callbacks.stop.test_batch=0",
+        f"+callbacks.stop.signum={signum}",
+    ]
+    code, _, stderr = run_to_end(start_training(run, mnist_dir, *stop))
+    assert code == 128 + signum, stderr[-3000:]
+    assert f"interrupted by {signal.Signals(signum).name}" in stderr
+    metrics = read_metrics(run)
+    assert metrics["status"] == "interrupted" and metrics["interrupted_during"] == "test"
+    assert metrics["signal"] == signum and metrics["epochs"] == 1
+    assert {"train/acc", "val/acc"} <= metrics.keys() and "test/acc" not in metrics  # the fit's metrics are kept

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +19,18 @@ from omegaconf import DictConfig, OmegaConf
 
 from trainlab.callbacks.divergence import NonFiniteLoss, StopOnNonFiniteLoss
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
+from trainlab.callbacks.loader_state import RestoreLoaderPosition
 from trainlab.classifier import Classifier
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.data import InMemoryDataModule
 from trainlab.init import init_from_config
+from trainlab.loggers.csv_logger import rewind_csv_loggers
 from trainlab.loggers.redact import redact
 from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
 from trainlab.regularization import early_stopping_callback
-from trainlab.resume import checkpoint_to_resume
+from trainlab.resume import AlreadyCompleted, check_completed, checkpoint_to_resume, resumed_config, trained
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +81,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
         callbacks.append(early_stopping)
     if stop_flag is not None:
         callbacks += [StopOnSignal(stop_flag), StopOnNonFiniteLoss()]
+    callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
     config = redact(plain(cfg))
@@ -88,7 +93,15 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Fit, then test the best checkpoint; return (and write to `metrics.json`) the final metrics."""
     print_lightning_logs_once()
+    cfg = resumed_config(cfg)  # a run resumed in place continues with its own saved config
     ckpt_path = checkpoint_to_resume(cfg)  # first: "nothing to resume" is reported before any work
+    try:
+        check_completed(cfg, ckpt_path)
+    except AlreadyCompleted as done:  # (the entry point says so before Hydra runs; this is for other callers)
+        print(done)
+        return earlier_metrics(Path(ckpt_path).parents[1] / "metrics.json", keep=None) if ckpt_path else {}
+    if ckpt_path:  # Lightning's warning is for a fresh run writing into another's folder; resuming, it is expected
+        warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
     if cfg.get("print_config"):
         print_config(cfg)
     if cfg.get("seed") is not None:
@@ -110,15 +123,22 @@ def fit_and_test(
     ckpt_path: str | None,
     stop_flag: SignalFlag,
 ) -> dict[str, Any]:
-    """Fit and test; an interruption or a non-finite loss still leaves metrics.json (with its status) behind."""
+    """Fit and test; an interruption or a non-finite loss still leaves metrics.json (with its status) behind.
+
+    A resumed run first drops the CSV rows logged after its checkpoint (an earlier session may have gone past it),
+    and its metrics.json keeps the metrics of earlier sessions that this one does not log again.
+    """
     path = Path(cfg.paths.output_dir) / "metrics.json"
+    earlier = earlier_metrics(path) if ckpt_path else {}
+    if ckpt_path:
+        rewind_csv_loggers(trainer.loggers, trained(ckpt_path)[1])
     exit_code = 1
     start = time.perf_counter()
     try:
-        metrics = fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start)
+        metrics = {**earlier, **fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start, earlier)}
         exit_code = 0
     except (TrainingInterrupted, NonFiniteLoss) as err:
-        record_stop(err, trainer, path, time.perf_counter() - start)
+        record_stop(err, trainer, path, time.perf_counter() - start, earlier)
         if isinstance(err, NonFiniteLoss):
             raise Diverged(divergence_message(cfg, err)) from err
         raise
@@ -138,8 +158,10 @@ def fit_then_test(
     ckpt_path: str | None,
     stop_flag: SignalFlag,
     start: float,
+    known: dict[str, Any],
 ) -> dict[str, Any]:
-    """The run itself: fit, then test the best checkpoint; the metrics of a completed run."""
+    """The run itself: fit, then test the best checkpoint; the metrics of a completed run. The fit's metrics are
+    also added to `known`, which metrics.json keeps should the test be interrupted."""
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
@@ -149,23 +171,52 @@ def fit_then_test(
         raise TrainingInterrupted(stop_flag.signum)
     fit_seconds = time.perf_counter() - start
     metrics = plain_metrics(trainer.callback_metrics)
+    known.update(metrics)
     checkpoint = trainer.checkpoint_callback
     best = checkpoint.best_model_path if isinstance(checkpoint, ModelCheckpoint) else ""
     if cfg.get("test", True):
-        trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        run_test(trainer, model, datamodule, best or None, stop_flag)
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
     return metrics
 
 
-def record_stop(err: TrainingInterrupted | NonFiniteLoss, trainer: L.Trainer, path: Path, seconds: float) -> None:
+def run_test(
+    trainer: L.Trainer, model: Classifier, datamodule: InMemoryDataModule, ckpt: str | None, stop_flag: SignalFlag
+) -> None:
+    """Test `ckpt`; SIGINT/SIGTERM during the test stops it (StopOnSignal) as an interruption of a trained run."""
+    try:
+        trainer.test(model, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
+    except SIGTERMException as err:
+        raise TrainingInterrupted(signal.SIGTERM) from err
+    if stop_flag.signum is not None:  # the signal came after the last test batch
+        raise TrainingInterrupted(stop_flag.signum)
+
+
+def earlier_metrics(path: Path, keep: str | None = "/") -> dict[str, Any]:
+    """The metrics in an existing metrics.json (with `keep`, only keys containing it: train/…, val/…, test/…)."""
+    try:
+        metrics = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in metrics.items() if keep is None or keep in k}
+
+
+def record_stop(
+    err: TrainingInterrupted | NonFiniteLoss,
+    trainer: L.Trainer,
+    path: Path,
+    seconds: float,
+    earlier: dict[str, Any] | None = None,
+) -> None:
     """metrics.json of a run that stopped early: "interrupted" (with where its state was saved) or "diverged"."""
-    metrics = plain_metrics(trainer.callback_metrics)
+    metrics = {**(earlier or {}), **plain_metrics(trainer.callback_metrics)}
     metrics.update(epochs=trainer.current_epoch, global_step=trainer.global_step, fit_seconds=round(seconds, 3))
     if isinstance(err, TrainingInterrupted):
         last = Path(trainer.default_root_dir) / LAST_CKPT
         err.ckpt = str(last) if last.is_file() else None
-        metrics.update(status="interrupted", signal=err.signum, ckpt_last=err.ckpt)
+        stage = trainer.state.fn.value if trainer.state.fn is not None else "fit"
+        metrics.update(status="interrupted", interrupted_during=stage, signal=err.signum, ckpt_last=err.ckpt)
     else:
         metrics.update(status="diverged", diverged_at_step=err.step)
     if trainer.is_global_zero:

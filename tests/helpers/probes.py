@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -71,3 +72,21 @@ class RecordDevices(L.Callback):
         self.out_dir.mkdir(parents=True, exist_ok=True)
         record = {key: sorted(values) for key, values in self.seen.items()}
         (self.out_dir / "devices.json").write_text(json.dumps(record))
+
+
+class SignalAtStep(L.Callback):
+    """Send this process `signum` (default SIGINT) right after optimizer step `step`, or after test batch
+    `test_batch` of the test that follows fit: an interruption at an exactly known point."""
+
+    def __init__(self, step: int | None = None, test_batch: int | None = None, signum: int = signal.SIGINT) -> None:
+        self.step, self.test_batch, self.signum = step, test_batch, signum
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), self.signum)
+
+    def on_test_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int, *args: Any
+    ) -> None:
+        if batch_idx == self.test_batch:
+            os.kill(os.getpid(), self.signum)

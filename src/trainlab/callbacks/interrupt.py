@@ -5,7 +5,9 @@ an exception raised wherever Python happens to be; the `StopOnSignal` callback c
 training batch (a safe point: the optimizer step is done) and raises `TrainingInterrupted`. Lightning then calls
 `on_exception`, where the callback saves `<run dir>/checkpoints/last.ckpt` of the current (mid-epoch) state, and
 finalizes the loggers. `train()` writes `metrics.json` with `"status": "interrupted"` and the entry point exits
-with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). A second Ctrl-C stops at once.
+with 128 + the signal number (130 for SIGINT, 143 for SIGTERM). A second Ctrl-C stops at once. A signal while the
+trained model is being tested stops the test at the end of the batch the same way (`"interrupted_during":
+"test"`; training had completed, its checkpoints are saved).
 
 Under DDP every rank must stop at the same batch (the checkpoint is saved collectively), so the flag is combined
 across ranks each batch; Lightning forwards SIGTERM from rank zero to the other processes itself.
@@ -87,6 +89,12 @@ class StopOnSignal(L.Callback):
         self.saved: Path | None = None
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.stop_if_signalled(trainer)
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        self.stop_if_signalled(trainer)
+
+    def stop_if_signalled(self, trainer: L.Trainer) -> None:
         stop = self.flag.signum is not None
         if trainer.world_size > 1:  # all ranks stop at the same batch, or the collective save would hang
             stop = trainer.strategy.reduce_boolean_decision(stop, all=False)

@@ -8,6 +8,10 @@ and an explicit `hydra.run.dir=<dir> resume=true` resumes that folder instead.
 `train()` then asks `checkpoint_to_resume(cfg)` for the file to give `trainer.fit(ckpt_path=…)`; the loggers pick
 up what they keep in the run dir (the W&B run id, the fixed TensorBoard and CSV folders).
 
+A resumed run dir keeps the `.hydra/` files of its first start (the config it continues with, see
+`trainlab.resume`): `hydra.output_subdir: ${trainlab_hydra_subdir:${hydra.runtime.output_dir}}` puts Hydra's files
+for a run dir that already has them into `.hydra/resume-<time>/` instead, beside the originals.
+
 This module is imported before Hydra runs (to register the resolver): it must not import torch or lightning.
 """
 
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import os
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ from omegaconf import OmegaConf
 
 LAST_CKPT = Path("checkpoints") / "last.ckpt"
 RESOLVER = "trainlab_run_dir"
+SUBDIR_RESOLVER = "trainlab_hydra_subdir"
 
 
 def truthy(value: Any) -> bool:
@@ -60,10 +66,24 @@ def resolve_run_dir(runs_dir: str, new_name: str, resume: Any = False) -> str:
     return run_dir(runs_dir, new_name, resume)
 
 
+@functools.cache
+def hydra_subdir(output_dir: str) -> str:
+    """Where Hydra saves this job's config, overrides and hydra.yaml, relative to `output_dir`: `.hydra` for a new
+    run dir; `.hydra/resume-<time>` when `.hydra/config.yaml` is there already (a resumed run), so the config the
+    run continues with is never overwritten. One answer per process and folder: asked again once Hydra has
+    written the files, it must not change its mind."""
+    if (Path(output_dir) / ".hydra" / "config.yaml").is_file():
+        return f".hydra/resume-{datetime.now():%Y-%m-%d_%H-%M-%S_%f}"
+    return ".hydra"
+
+
 def register_resolver() -> None:
-    """Make `${trainlab_run_dir:…}` available to the Hydra config (call before `@hydra.main` runs)."""
+    """Make `${trainlab_run_dir:…}` and `${trainlab_hydra_subdir:…}` available to the Hydra config (call before
+    `@hydra.main` runs)."""
     if not OmegaConf.has_resolver(RESOLVER):
         OmegaConf.register_new_resolver(RESOLVER, resolve_run_dir)
+    if not OmegaConf.has_resolver(SUBDIR_RESOLVER):
+        OmegaConf.register_new_resolver(SUBDIR_RESOLVER, hydra_subdir)
 
 
 def is_multirun() -> bool:

@@ -38,6 +38,11 @@ class TensorBatches:
     (training) the order is first padded with its own start to a multiple of `world_size`, so every rank makes
     the same number of steps (as DistributedSampler does); without it (evaluation) nothing is repeated.
     The indices of the last batch are kept in `last_batch_indices` (a reference, no copy) for inspection.
+
+    Stateful the way Lightning checkpoints a train loader: `state_dict()` says which pass is running and how many
+    of its batches were served; after `load_state_dict()` the next pass of that epoch starts right after them, so
+    a run resumed from a mid-epoch checkpoint sees exactly the batches of an uninterrupted one. (Lightning fetches
+    no batch ahead from a loader with a length, so "served" is "trained on" when a checkpoint is saved.)
     """
 
     EPOCH_STRIDE = 1_000_003
@@ -65,6 +70,18 @@ class TensorBatches:
         self.passes = 0
         self.rank, self.world_size, self.pad = rank, world_size, pad
         self.last_batch_indices: Tensor | None = None
+        self.pass_epoch, self.served = 0, 0  # the running pass and the batches it has served so far
+        self.resume_at: tuple[int, int] | None = None  # (epoch, batches) from load_state_dict, for the next pass
+
+    def state_dict(self) -> dict[str, int]:
+        """Where the running pass is: its epoch and the batches served (what Lightning saves in a checkpoint)."""
+        return {"epoch": self.pass_epoch, "batches": self.served}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Start the next pass after the batches `state` says were served, if that pass is of the same epoch."""
+        self.resume_at = (int(state["epoch"]), int(state["batches"]))
+        if self.epoch is None:
+            self.passes = self.resume_at[0]
 
     def num_samples(self) -> int:
         """Samples this rank sees per pass."""
@@ -82,9 +99,9 @@ class TensorBatches:
         """This pass's sample indices for this rank (None: all samples in order, the fast path of one process)."""
         n = len(self.labels)
         order = None
+        epoch = self.epoch() if self.epoch is not None else self.passes
+        self.passes, self.pass_epoch = epoch + 1, epoch
         if self.shuffle:
-            epoch = self.epoch() if self.epoch is not None else self.passes
-            self.passes += 1
             generator = torch.Generator().manual_seed(self.seed + self.EPOCH_STRIDE * epoch)
             order = torch.randperm(n, generator=generator, device="cpu")
         if self.world_size > 1:
@@ -97,7 +114,12 @@ class TensorBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = self.order()
         n = len(self.labels) if order is None else len(order)
-        for start in range(0, n, self.batch_size):
+        skip = 0
+        if self.resume_at is not None and self.resume_at[0] == self.pass_epoch:
+            skip = self.resume_at[1]
+        self.resume_at, self.served = None, skip
+        for start in range(skip * self.batch_size, n, self.batch_size):
+            self.served += 1
             if order is None:
                 x, y = self.images[start : start + self.batch_size], self.labels[start : start + self.batch_size]
                 self.last_batch_indices = None

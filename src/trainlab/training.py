@@ -16,14 +16,16 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
+from trainlab.callbacks.progress import console_flags
 from trainlab.classifier import Classifier, NonFiniteLoss
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
+from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
 from trainlab.init import initialize
 from trainlab.loggers.redact import redact
 from trainlab.loggers.wandb_logger import finish
-from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
+from trainlab.outputs import parameter_counts, plain_metrics, print_config, print_summary, write_metrics
 from trainlab.resume import checkpoint_to_resume
 
 log = logging.getLogger(__name__)
@@ -31,9 +33,11 @@ log = logging.getLogger(__name__)
 
 def print_lightning_logs_once() -> None:
     """`import lightning` adds its own console handler; under Hydra the root logger already prints every record
-    (and writes it to the run's log file), so without this each Lightning message would show twice."""
+    (and writes it to the run's log file), so without this each Lightning message would show twice. Lightning's
+    ads and the known-harmless warnings are filtered out too."""
     if logging.getLogger().handlers:
         logging.getLogger("lightning").handlers.clear()
+    quiet_known_noise()
 
 
 def plain(cfg: DictConfig | None) -> Any:
@@ -75,7 +79,8 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     if stop_flag is not None:
         callbacks.append(StopOnSignal(stop_flag))
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **flags)
     config = redact(plain(cfg))
     for logger in trainer.loggers:
         logger.log_hyperparams(config)
@@ -163,6 +168,7 @@ def fit_then_test(
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
+    metrics.update(parameter_counts(model.net))
     return metrics
 
 

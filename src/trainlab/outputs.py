@@ -20,9 +20,6 @@ from trainlab.console import is_terminal
 
 log = logging.getLogger(__name__)
 
-# Console width for a log file: wide enough that no table cell (a checkpoint path) is cut or wrapped.
-FILE_WIDTH = 1000
-
 
 def plain_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
     """Turn logged tensors into numbers that JSON can hold (NaN and inf become null)."""
@@ -61,11 +58,16 @@ def parameter_counts(net: Module) -> dict[str, int]:
 
 
 def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
-    """The final metrics as a table; in a file (not a terminal) at full width, so no value is cut."""
+    """The final metrics: a table in a terminal; in a file, plain `key  value` lines (no padding, nothing cut)."""
+    rows = [(key, number(value) if isinstance(value, float) else str(value)) for key, value in metrics.items()]
+    if not is_terminal():
+        width = max((len(key) for key, _ in rows), default=0)
+        print("\n".join([title, *(f"  {key:<{width}}  {value}" for key, value in rows), f"metrics written to {path}"]))
+        return
     table = Table(title=title, show_header=False)
-    for key, value in metrics.items():
-        table.add_row(key, number(value) if isinstance(value, float) else str(value))
-    console = Console() if is_terminal() else Console(width=FILE_WIDTH)
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
     console.print(table)
     console.print(f"metrics written to {path}", soft_wrap=True)
 

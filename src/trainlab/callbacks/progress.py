@@ -54,8 +54,7 @@ class LossProgressBar(TQDMProgressBar):
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         n = batch_idx + 1
-        total = self.train_progress_bar.total if self.train_progress_bar is not None else None
-        if self.is_enabled and (n % self.refresh_rate == 0 or n == total):  # this batch redraws the bar
+        if self.is_enabled and (n % self.refresh_rate == 0 or n == self.train_progress_bar.total):  # a redraw
             loss = outputs.get("loss") if isinstance(outputs, Mapping) else outputs
             if loss is not None:
                 self._loss_sum += float(loss)  # the one host sync per redraw

@@ -40,6 +40,7 @@ RESULT_PATTERNS = ("*.ckpt", "metrics.json")
 def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -> T:
     """Validate `cfg` (when given), then run `task`; a `UserError` prints `error: …` on stderr and exits with 2.
 
+    A single run that fails this way before it produced anything leaves no run dir behind (`remove_unused_run_dir`).
     The traceback is for developers: set HYDRA_FULL_ERROR=1 to see it. A run stopped by SIGINT/SIGTERM (its state
     saved in last.ckpt) exits with 128 + the signal number. A diverged job of a multirun sweep is reported and
     re-raised, so Hydra counts that job as failed and goes on with the others.

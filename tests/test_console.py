@@ -216,3 +216,13 @@ def test_no_bar_when_stdout_is_not_a_terminal(monkeypatch, capsys) -> None:
     assert not bar.is_enabled and bar._loss_reads == 0
     captured = capsys.readouterr()
     assert "\r" not in captured.out + captured.err and "it/s" not in captured.out + captured.err
+
+
+def test_trainer_flags_follow_the_callbacks_group(monkeypatch) -> None:
+    monkeypatch.setattr(progress, "is_terminal", lambda: False)
+    # callbacks=none in a log file: Lightning's own bar is off too; its default model summary is never added.
+    assert progress.console_flags([], {}) == {"enable_model_summary": False, "enable_progress_bar": False}
+    monkeypatch.setattr(progress, "is_terminal", lambda: True)
+    assert progress.console_flags([], {}) == {"enable_model_summary": False, "enable_progress_bar": True}
+    assert progress.console_flags([LossProgressBar()], {}) == {"enable_model_summary": False}
+    assert progress.console_flags([], {"enable_model_summary": True, "enable_progress_bar": False}) == {}

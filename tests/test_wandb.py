@@ -49,8 +49,9 @@ def test_offline_run_records_metrics_and_config(run_entry, tmp_path):
     files = run_files(run_dir)
     assert len(files) == 1, files
     sync_dir = files[0].parent
-    hint = f"wandb: offline run saved to {sync_dir}; upload later with: wandb sync {sync_dir}"
+    hint = f"wandb: offline run; upload it later with: wandb sync {sync_dir}"
     assert hint in (run_dir / "train.log").read_text()
+    assert (result.stdout + result.stderr).count(str(sync_dir)) == 1, result.stdout  # wandb's own lines: silenced
 
     run = read_run(files[0])
     assert run.run_id == (run_dir / "wandb" / RUN_ID_FILE).read_text().strip()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import tempfile
@@ -13,6 +14,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 from torch import Tensor
+from torch.nn import Module
+
+from trainlab.console import is_terminal
+
+log = logging.getLogger(__name__)
 
 
 def plain_metrics(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -42,18 +48,66 @@ def number(value: float) -> str:
     return f"{value:.4g}" if value and abs(value) < 1e-3 else f"{value:.4f}"
 
 
+def parameter_counts(net: Module) -> dict[str, int]:
+    """`params/total` and `params/trainable` of a net, as `metrics.json` records them."""
+    params = list(net.parameters())
+    return {
+        "params/total": sum(p.numel() for p in params),
+        "params/trainable": sum(p.numel() for p in params if p.requires_grad),
+    }
+
+
 def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
+    """The final metrics: a table in a terminal; in a file, plain `key  value` lines (no padding, nothing cut)."""
+    rows = [(key, number(value) if isinstance(value, float) else str(value)) for key, value in metrics.items()]
+    if not is_terminal():
+        width = max((len(key) for key, _ in rows), default=0)
+        print("\n".join([title, *(f"  {key:<{width}}  {value}" for key, value in rows), f"metrics written to {path}"]))
+        return
     table = Table(title=title, show_header=False)
-    for key, value in metrics.items():
-        table.add_row(key, number(value) if isinstance(value, float) else str(value))
+    for row in rows:
+        table.add_row(*row)
     console = Console()
     console.print(table)
-    console.print(f"metrics written to {path}")
+    console.print(f"metrics written to {path}", soft_wrap=True)
+
+
+def config_lines(cfg: Any) -> list[str]:
+    """The run's choices in a few lines: its group options, its command-line overrides, where the full config is."""
+    from hydra.core.hydra_config import HydraConfig
+
+    lines = []
+    if HydraConfig.initialized():
+        hc = HydraConfig.get()
+        choices = [f"{group}={option}" for group, option in config_order(hc.runtime.choices) if shown(group, option)]
+        lines.append(f"{hc.job.name}: {' '.join(choices)}")
+        if hc.overrides.task:
+            lines.append(f"overrides: {' '.join(hc.overrides.task)}")
+        saved = Path(hc.runtime.output_dir) / hc.output_subdir if hc.output_subdir else None
+        if saved is not None:
+            lines.append(f"full config: {saved / 'config.yaml'} (or add --cfg job to print it)")
+    else:  # called outside a Hydra run (e.g. from Python): nothing to say but where the results go
+        lines.append(f"output dir: {cfg.paths.output_dir}")
+    return lines
+
+
+def config_order(choices: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """Hydra records the choices last group first: the defaults list's order, each subgroup after its group."""
+    items = list(reversed(choices.items()))
+    top = [group for group, _ in items if "/" not in group]
+
+    def key(item: tuple[str, Any]) -> tuple[int, int]:
+        parent = item[0].split("/")[0]
+        return (top.index(parent) if parent in top else len(top), item[0].count("/"))
+
+    return sorted(items, key=key)
+
+
+def shown(group: str, option: Any) -> bool:
+    """Groups worth naming: not Hydra's own, not the paths, and not the unset optional ones (experiment=null)."""
+    return option is not None and not group.startswith("hydra") and group != "paths"
 
 
 def print_config(cfg: Any) -> None:
-    """Show the composed config (every choice of the run) as YAML before training starts."""
-    from omegaconf import OmegaConf
-    from rich.syntax import Syntax
-
-    Console().print(Syntax(OmegaConf.to_yaml(cfg, resolve=True), "yaml", theme="ansi_dark"))
+    """Show the run's choices compactly before training starts (logged, so the run's log file has them too)."""
+    log.info("\n".join(config_lines(cfg)))

@@ -20,15 +20,17 @@ from omegaconf import DictConfig, OmegaConf
 from trainlab.callbacks.divergence import NonFiniteLoss, StopOnNonFiniteLoss
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
 from trainlab.callbacks.loader_state import RestoreLoaderPosition
+from trainlab.callbacks.progress import console_flags
 from trainlab.classifier import Classifier
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
+from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
 from trainlab.init import init_from_config
 from trainlab.loggers.csv_logger import rewind_csv_loggers
 from trainlab.loggers.redact import redact
 from trainlab.loggers.wandb_logger import finish
-from trainlab.outputs import plain_metrics, print_config, print_summary, write_metrics
+from trainlab.outputs import parameter_counts, plain_metrics, print_config, print_summary, write_metrics
 from trainlab.regularization import early_stopping_callback
 from trainlab.resume import AlreadyCompleted, check_completed, checkpoint_to_resume, resumed_config, trained
 
@@ -37,9 +39,11 @@ log = logging.getLogger(__name__)
 
 def print_lightning_logs_once() -> None:
     """`import lightning` adds its own console handler; under Hydra the root logger already prints every record
-    (and writes it to the run's log file), so without this each Lightning message would show twice."""
+    (and writes it to the run's log file), so without this each Lightning message would show twice. Lightning's
+    ads and the known-harmless warnings are filtered out too."""
     if logging.getLogger().handlers:
         logging.getLogger("lightning").handlers.clear()
+    quiet_known_noise()
 
 
 def plain(cfg: DictConfig | None) -> Any:
@@ -83,7 +87,8 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
         callbacks += [StopOnSignal(stop_flag), StopOnNonFiniteLoss()]
     callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
-    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False)
+    flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **flags)
     config = redact(plain(cfg))
     for logger in trainer.loggers:
         logger.log_hyperparams(config)
@@ -178,6 +183,7 @@ def fit_then_test(
         run_test(trainer, model, datamodule, best or None, stop_flag)
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
+    metrics.update(parameter_counts(model.net))
     return metrics
 
 

@@ -14,7 +14,9 @@ import io
 import itertools
 import os
 import re
+import shutil
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
@@ -30,11 +32,16 @@ T = TypeVar("T")
 
 # Sweep values composed and checked up front, at most (the jobs themselves are checked again when they start).
 MAX_CHECKED_JOBS = 64
+# When this process started (about): files older than this in a run dir were not made by this run.
+STARTED = time.time()
+# Files that say a run dir holds results: never removed by `remove_unused_run_dir`.
+RESULT_PATTERNS = ("*.ckpt", "metrics.json")
 
 
 def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -> T:
     """Validate `cfg` (when given), then run `task`; a `UserError` prints `error: …` on stderr and exits with 2.
 
+    A single run that fails this way before it produced anything leaves no run dir behind (`remove_unused_run_dir`).
     The traceback is for developers: set HYDRA_FULL_ERROR=1 to see it. A run stopped by SIGINT/SIGTERM (its state
     saved in last.ckpt) exits with 128 + the signal number. A diverged job of a multirun sweep is reported and
     re-raised, so Hydra counts that job as failed and goes on with the others.
@@ -48,12 +55,38 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
         print(f"{err}: {saved}; continue with resume=true (the same run dir)", file=sys.stderr)
         sys.exit(err.exit_code)
     except UserError as err:
+        remove_unused_run_dir()
         if full_error():
             raise
         print(f"error: {err}", file=sys.stderr)
         if getattr(err, "fails_job_only", False) and is_multirun():
             raise
         sys.exit(2)
+
+
+def remove_unused_run_dir() -> Path | None:
+    """Remove the run dir Hydra made for a single run that failed before it produced anything; return it if removed.
+
+    Removed only when every file in it was written by this process (its `.hydra/` copy of the config, the log,
+    a logger's hparams file) and none is a result (a checkpoint, metrics.json): a resumed run's dir, or a dir
+    given with hydra.run.dir that held files before, is kept. A multirun job's dir is kept too (the sweep's
+    numbering and its other jobs stay as they are).
+    """
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.RUN:
+        return None
+    run_dir = Path(HydraConfig.get().runtime.output_dir)
+    if not run_dir.is_dir() or run_dir.resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        return None
+    files = [p for p in run_dir.rglob("*") if p.is_file() or p.is_symlink()]
+    if any(p.match(pattern) for p in files for pattern in RESULT_PATTERNS):
+        return None
+    if any(p.lstat().st_mtime < STARTED for p in files):
+        return None
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return run_dir
 
 
 def full_error() -> bool:

@@ -5,7 +5,8 @@ subclass that adds `watch` and writes nothing extra). Everything trainlab decide
 `wandb.init` runs:
 
 - mode: online only when credentials exist (WANDB_API_KEY, or a netrc entry for the W&B host) and WANDB_MODE does
-  not say offline/disabled; otherwise offline, with one log line telling how to `wandb sync` the run later;
+  not say offline/disabled; otherwise offline, with one log line telling how to `wandb sync` the run later (wandb's
+  own console output is silenced: WANDB_SILENT, unless you set it);
 - files: under the run dir (`<run dir>/wandb/`), never in the folder you run from;
 - group: the sweep's name for multirun jobs, so a sweep's jobs land together; job_type: train or eval;
 - id: read from `<run dir>/wandb/trainlab_run_id` when the run dir already has one (`resume=true`), so the
@@ -130,9 +131,11 @@ class TrainlabWandbLogger(WandbLogger):
 
         first = started_run(self) is None
         run = super().experiment
-        if first and isinstance(run, Run) and run.settings.mode in OFFLINE_MODES:
-            sync_dir = run.settings.sync_dir
-            log.info("wandb: offline run saved to %s; upload later with: wandb sync %s", sync_dir, sync_dir)
+        if first and isinstance(run, Run):  # wandb's own console lines are silenced (WANDB_SILENT): say it once
+            if run.settings.mode in OFFLINE_MODES:
+                log.info("wandb: offline run; upload it later with: wandb sync %s", run.settings.sync_dir)
+            elif run.url:
+                log.info("wandb: run at %s", run.url)
         return run
 
     def log_graph(self, model: Any, input_array: Any = None) -> None:
@@ -169,6 +172,8 @@ def wandb_logger(
     # folder holds everything `wandb sync` uploads.
     run_dir.mkdir(parents=True, exist_ok=True)
     os.environ["WANDB_DIR"] = str(run_dir)
+    if "WANDB_SILENT" not in USER_ENV:  # wandb's banner and summary repeat the run's path; trainlab says it once
+        os.environ["WANDB_SILENT"] = "true"
     if "WANDB_DATA_DIR" not in USER_ENV:
         os.environ["WANDB_DATA_DIR"] = str(run_dir / "wandb" / "data")
     run_id = stored_or_new_run_id(run_dir) if mode != "disabled" else None

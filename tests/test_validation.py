@@ -26,7 +26,7 @@ BAD = [
     ("train", ["regularization.dropuot=0.3"], ["regularization.dropuot", "did you mean regularization.dropout?"]),
     ("train", ["regularizaton.dropout=0.3"], ["regularizaton", "did you mean regularization?"]),
     ("train", ["modle=cnn"], ["modle", "did you mean model?"]),
-    ("train", ["trainer.limit_train_batches=0.1"], ["trainer.limit_train_batches", "++trainer.limit_train_batches"]),
+    ("train", ["trainer.benchmark=true"], ["trainer.benchmark", "++trainer.benchmark=true"]),
     ("train", ["model=mlpp"], ["model=mlpp", "available: cnn, mlp", "did you mean model=mlp?"]),
     ("train", ["init=hee"], ["init=hee", "xavier_uniform", "did you mean init=he?"]),
     ("train", ["trainer/accelerator=tpux"], ["trainer/accelerator=tpux", "auto, cpu, gpu, mps"]),

@@ -163,6 +163,7 @@ def fit_then_test(
         trainer.test(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
+    metrics.update(tags=list(cfg.get("tags") or []))
     return metrics
 
 

@@ -27,6 +27,9 @@ from trainlab.config.validation import closest, validate
 
 T = TypeVar("T")
 
+# conf/trainer/accelerator/ options: `trainer=gpu` (lightning-hydra-template's habit) is answered with them.
+ACCELERATOR_OPTIONS = ("auto", "cpu", "gpu", "mps")
+
 # Sweep values composed and checked up front, at most (the jobs themselves are checked again when they start).
 MAX_CHECKED_JOBS = 64
 
@@ -53,6 +56,39 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
         if getattr(err, "fails_job_only", False) and is_multirun():
             raise
         sys.exit(2)
+    except Exception as err:
+        message = lightning_complaint(err)
+        if message is None or full_error():
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def lightning_complaint(err: BaseException) -> str | None:
+    """Lightning's own refusal of a setting, as one line, or None for any other error.
+
+    That is a `MisconfigurationException` (e.g. a `limit_val_batches` fraction below one batch), or the ValueError
+    or TypeError with which `lightning.Trainer(...)` refuses an argument; Hydra's `instantiate` wraps the latter
+    in an InstantiationException, so the chain of causes is searched. Lightning is not imported here: a run that
+    raises one has already loaded it.
+    """
+    exceptions = sys.modules.get("lightning.fabric.utilities.exceptions")
+    misconfiguration = getattr(exceptions, "MisconfigurationException", None)
+    building_trainer = False
+    seen: BaseException | None = err
+    while seen is not None:
+        if misconfiguration is not None and isinstance(seen, misconfiguration):
+            return f"Lightning refused the settings: {first_line(seen)}"
+        if "Error in call to target 'lightning" in str(seen) and "Trainer'" in str(seen):
+            building_trainer = True
+        elif building_trainer and isinstance(seen, ValueError | TypeError):
+            return f"lightning.Trainer refused a trainer.* setting: {first_line(seen)}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def first_line(err: BaseException) -> str:
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def full_error() -> bool:
@@ -145,6 +181,12 @@ def composition_error(err: Exception, job: list[str], config_name: str) -> UserE
     message = str(err)
     if isinstance(err, MissingConfigException) and err.missing_cfg_file and err.options is not None:
         group, _, option = str(err.missing_cfg_file).rpartition("/")
+        if group == "trainer" and option in ACCELERATOR_OPTIONS:  # lightning-hydra-template's spelling
+            return UserError(
+                f"trainer={option}: trainlab picks the device with trainer/accelerator={option} (one of "
+                f"{', '.join(ACCELERATOR_OPTIONS)}); trainer= picks the training setup: "
+                + ", ".join(sorted(err.options))
+            )
         if group:
             options = sorted(err.options)
             hint = closest(option, options)

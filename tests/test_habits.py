@@ -188,6 +188,8 @@ def test_debug_overfit_overfits(tmp_path: Path, mnist_dir: Path) -> None:
     [
         ("trainer.limit_val_batches=0.00001", ["limit_val_batches"]),  # a fraction below one batch
         ("trainer.val_check_interval=100000", ["val_check_interval"]),  # more batches than an epoch has
+        ("++trainer.enable_checkpointing=false", ["enable_checkpointing=False", "ModelCheckpoint"]),
+        ("++trainer.bogus=1", ["unexpected keyword argument 'bogus'"]),
     ],
 )
 def test_lightnings_own_complaints_are_one_line(override: str, needles: list[str], tmp_path: Path, mnist_dir) -> None:

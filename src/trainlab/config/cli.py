@@ -67,24 +67,29 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
 def lightning_complaint(err: BaseException) -> str | None:
     """Lightning's own refusal of a setting, as one line, or None for any other error.
 
-    That is a `MisconfigurationException` (e.g. a `limit_val_batches` fraction below one batch), or the ValueError
-    or TypeError with which `lightning.Trainer(...)` refuses an argument; Hydra's `instantiate` wraps the latter
-    in an InstantiationException, so the chain of causes is searched. Lightning is not imported here: a run that
-    raises one has already loaded it.
+    That is a `MisconfigurationException` (e.g. a `limit_val_batches` fraction below one batch), or a ValueError or
+    TypeError raised by Lightning's own code, e.g. by `lightning.Trainer(...)` for a bad argument (Hydra's
+    `instantiate` wraps that in an InstantiationException, so the chain of causes is searched) or by `fit` for a
+    `val_check_interval` longer than an epoch. Lightning is not imported here: a run that raises one has loaded it.
     """
     exceptions = sys.modules.get("lightning.fabric.utilities.exceptions")
     misconfiguration = getattr(exceptions, "MisconfigurationException", None)
-    building_trainer = False
     seen: BaseException | None = err
     while seen is not None:
         if misconfiguration is not None and isinstance(seen, misconfiguration):
             return f"Lightning refused the settings: {first_line(seen)}"
-        if "Error in call to target 'lightning" in str(seen) and "Trainer'" in str(seen):
-            building_trainer = True
-        elif building_trainer and isinstance(seen, ValueError | TypeError):
-            return f"lightning.Trainer refused a trainer.* setting: {first_line(seen)}"
+        if isinstance(seen, ValueError | TypeError) and raised_in_lightning(seen):
+            return f"Lightning refused the settings: {first_line(seen)}"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def raised_in_lightning(err: BaseException) -> bool:
+    """Whether `err` was raised by code of the `lightning` package (its innermost traceback frame)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "lightning" in Path(tb.tb_frame.f_code.co_filename).parts
 
 
 def first_line(err: BaseException) -> str:

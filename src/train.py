@@ -21,6 +21,11 @@ def main(cfg: DictConfig) -> float | None:
         from trainlab.hardware import check_accelerator
 
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
+        if not cfg.train:  # train=false ckpt_path=<file>: test that checkpoint only, exactly as src/eval.py does
+            from trainlab.checkpoints import load_checkpoint
+            from trainlab.evaluation import evaluate
+
+            return evaluate(cfg, load_checkpoint(cfg.ckpt_path)).get(cfg.optimized_metric)
         from trainlab.training import train
 
         return train(cfg).get(cfg.optimized_metric)

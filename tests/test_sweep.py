@@ -1,12 +1,126 @@
-"""A Hydra multirun over init and activation runs every job, and the switches show their effect."""
+"""Sweeps: as typed (default dirs) with every launcher, the summary they end with, and a multirun over init and
+activation whose switches show their effect."""
 
 from __future__ import annotations
 
+import csv
+import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pytest
 from helpers.config import QUICK
+from helpers.paths import CONF
+from helpers.repo_copy import copy_repo, run_typed
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from trainlab.config.run_dirs import register_resolver
+from trainlab.sweep_summary import SUMMARY_FILE, summarize
+
+# Tiny limits appended to a typed command: what it does is unchanged, it just takes seconds.
+TINY = "trainer.limit_train_batches=2 trainer.limit_val_batches=1 trainer.limit_test_batches=1 print_config=false"
+LAUNCHERS = {  # hydra/launcher option → the plugin it needs
+    "basic": None,
+    "parallel": "hydra_plugins.hydra_joblib_launcher",
+    "slurm": "hydra_plugins.hydra_submitit_launcher",
+    "submitit_local": "hydra_plugins.hydra_submitit_launcher",
+}
+
+
+def installed(module: str | None) -> bool:
+    return module is None or importlib.util.find_spec(module) is not None
+
+
+@pytest.mark.parametrize("launcher", list(LAUNCHERS))
+def test_sweep_dir_resolves_before_any_job_starts(launcher: str, tmp_path: Path, monkeypatch) -> None:
+    """Every launcher reads hydra.sweep.dir (and submitit its folder under it) before Hydra sets its runtime:
+    the default paths must resolve there, under the folder the command runs from."""
+    if not installed(LAUNCHERS[launcher]):
+        pytest.skip(f"hydra/launcher={launcher} needs {LAUNCHERS[launcher]} (pip install -e '.[joblib,slurm]')")
+    monkeypatch.chdir(tmp_path)
+    register_resolver()  # as the entry points do
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", overrides=[f"hydra/launcher={launcher}"], return_hydra_config=True)
+    sweep_dir = Path(cfg.hydra.sweep.dir)
+    assert sweep_dir.parent == tmp_path / "logs" / "train" / "multiruns"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d_\d{6}", sweep_dir.name)
+    if "submitit_folder" in cfg.hydra.launcher:
+        assert Path(cfg.hydra.launcher.submitit_folder).parent.parent == sweep_dir
+    assert OmegaConf.select(cfg, "hydra.callbacks.sweep_summary._target_") == "trainlab.sweep_summary.SweepSummary"
+
+
+def fake_job(sweep: Path, n: int, overrides: list[str], metrics: dict | None) -> None:
+    job = sweep / str(n)
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if metrics is not None:
+        (job / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_summary_ranks_jobs_and_lists_failures_last(tmp_path: Path) -> None:
+    fake_job(tmp_path, 0, ["optimizer.lr=0.1", "trainer.max_epochs=2"], {"val/acc_best": 0.5, "status": "completed"})
+    fake_job(tmp_path, 1, ["optimizer.lr=0.01", "trainer.max_epochs=2"], None)  # crashed before metrics.json
+    fake_job(tmp_path, 2, ["optimizer.lr=0.001", "trainer.max_epochs=2"], {"status": "diverged"})
+    fake_job(
+        tmp_path,
+        3,
+        ["optimizer.lr=0.0001", "trainer.max_epochs=2"],
+        {"val/acc_best": 0.9, "test/acc": 0.91, "status": "completed"},
+    )
+    report = summarize(tmp_path, "val/acc_best")
+    lines = report.splitlines()
+    assert lines[0] == "sweep summary: 4 jobs ranked by val/acc_best (highest first)"
+    assert lines[1].split() == ["rank", "job", "overrides", "val/acc_best", "test/acc", "status"]
+    assert lines[2].split() == ["1", "3", "optimizer.lr=0.0001", "0.9000", "0.9100", "completed"]
+    assert lines[3].split() == ["2", "0", "optimizer.lr=0.1", "0.5000", "completed"]
+    assert [line.split()[-1] for line in lines[4:6]] == ["failed", "diverged"]
+    with (tmp_path / SUMMARY_FILE).open() as f:
+        table = list(csv.DictReader(f))
+    assert [row["job"] for row in table] == ["3", "0", "1", "2"]
+    assert table[0]["overrides"] == "optimizer.lr=0.0001"  # the key every job shares is left out
+
+
+def test_summary_puts_the_lowest_loss_first(tmp_path: Path) -> None:
+    fake_job(tmp_path, 0, ["a=1"], {"val/loss": 0.3, "status": "completed"})
+    fake_job(tmp_path, 1, ["a=2"], {"val/loss": 0.1, "status": "completed"})
+    assert "(lowest first)" in summarize(tmp_path, "val/loss")
+    with (tmp_path / SUMMARY_FILE).open() as f:
+        assert [row["job"] for row in csv.DictReader(f)] == ["1", "0"]
+
+
+def sweep_dirs(root: Path) -> list[Path]:
+    return sorted((root / "logs" / "train" / "multiruns").iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("command", "jobs"),
+    [
+        ("python src/train.py -m init=xavier,he optimizer.lr=1e-3,3e-3 trainer.max_epochs=2", 4),
+        ("python src/train.py -m hydra/launcher=parallel hydra.launcher.n_jobs=2 optimizer.lr=1e-3,3e-3", 2),
+        ("python src/train.py -m hydra/launcher=submitit_local optimizer.lr=1e-3,3e-3", 2),
+        ("python src/train.py hparams_search=mnist_grid trainer.max_epochs=1", 6),
+    ],
+    ids=["basic", "parallel", "submitit_local", "hparams_search"],
+)
+def test_sweep_as_typed_uses_the_default_dirs(command: str, jobs: int, tmp_path: Path, mnist_dir: Path) -> None:
+    launcher = re.search(r"hydra/launcher=(\w+)", command)
+    if launcher and not installed(LAUNCHERS[launcher.group(1)]):
+        pytest.skip(f"{launcher.group(0)} needs {LAUNCHERS[launcher.group(1)]} (pip install -e '.[joblib,slurm]')")
+    root = copy_repo(tmp_path / "repo")
+    result = run_typed(f"{command} {TINY}", root, mnist_dir, env={"OMP_NUM_THREADS": "1"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    [sweep] = sweep_dirs(root)  # logs/train/multiruns/<date_time>/
+    assert sorted(p.parent.name for p in sweep.glob("*/metrics.json")) == [str(n) for n in range(jobs)]
+    assert all(json.loads(p.read_text())["status"] == "completed" for p in sweep.glob("*/metrics.json"))
+    assert f"sweep summary: {jobs} jobs ranked by val/acc_best (highest first)" in result.stdout
+    with (sweep / SUMMARY_FILE).open() as f:
+        table = list(csv.DictReader(f))
+    assert [row["rank"] for row in table] == [str(n) for n in range(1, jobs + 1)]
+    best = [float(row["val/acc_best"]) for row in table]
+    assert best == sorted(best, reverse=True)
 
 
 @pytest.mark.slow

@@ -26,7 +26,7 @@ BAD = [
     ("train", ["regularization.dropuot=0.3"], ["regularization.dropuot", "did you mean regularization.dropout?"]),
     ("train", ["regularizaton.dropout=0.3"], ["regularizaton", "did you mean regularization?"]),
     ("train", ["modle=cnn"], ["modle", "did you mean model?"]),
-    ("train", ["trainer.limit_train_batches=0.1"], ["trainer.limit_train_batches", "++trainer.limit_train_batches"]),
+    ("train", ["trainer.benchmark=true"], ["trainer.benchmark", "++trainer.benchmark=true"]),
     ("train", ["model=mlpp"], ["model=mlpp", "available: cnn, mlp", "did you mean model=mlp?"]),
     ("train", ["init=hee"], ["init=hee", "xavier_uniform", "did you mean init=he?"]),
     ("train", ["trainer/accelerator=tpux"], ["trainer/accelerator=tpux", "auto, cpu, gpu, mps"]),
@@ -62,6 +62,33 @@ BAD = [
     ("train", ["-m", "optimizer.lr=1e-3,-1"], ["optimizer.lr=-1", "> 0"]),
     ("train", ["hydra.mode=MULTIRUN", "optimizer.lr=1e-3,-1"], ["optimizer.lr=-1", "> 0"]),
     ("eval", ["ckpt_path=missing.ckpt", "data.eval_batch_size=0"], ["data.eval_batch_size=0"]),
+    # Switches that would do nothing, or something else than asked: refused, naming what would work.
+    ("train", ["model=cnn", "regularization=dropout"], ["regularization.dropout=0.2", "model=mlp", "dense_dropout"]),
+    (
+        "train",
+        ["optimizer=adamw", "optimizer.weight_decay=0.1", "regularization=weight_decay"],
+        ["optimizer.weight_decay=0.1", "regularization.weight_decay=0.01", "optimizer.weight_decay=0"],
+    ),
+    ("train", ["optimized_metric=val/accc"], ["optimized_metric=val/accc", "val/acc_best", "did you mean val/acc?"]),
+    ("train", ["test=false", "optimized_metric=test/acc"], ["optimized_metric=test/acc", "val/acc_best"]),
+    ("train", ["optimized_metric=train/penalty"], ["optimized_metric=train/penalty", "not a metric"]),
+    ("train", ["callbacks.model_checkpoint.monitor=test/acc"], ["callbacks.model_checkpoint.monitor=test/acc"]),
+    ("train", ["regularization=early_stopping", "regularization.early_stopping.monitor=val/los"], ["val/loss?"]),
+    # Paths known before Hydra makes the run dir or any data loads.
+    ("train", ["ckpt_path=missing.ckpt"], ["ckpt_path=missing.ckpt: no such file", "checkpoints/"]),
+    ("train", ["paths.log_dir=/dev/null/logs"], ["paths.log_dir=/dev/null/logs", "/dev/null is not a folder"]),
+    ("train", ["paths.data_dir=/dev/null/data"], ["cannot create the data dir /dev/null/data", "TRAINLAB_DATA_DIR"]),
+    # Trainer keys and strategies.
+    ("train", ["++trainer.strategy=ddp_spawn"], ["trainer.strategy=ddp_spawn", "trainer=ddp_cpu"]),
+    ("train", ["trainer.strategy=dpp"], ["trainer.strategy=dpp", "did you mean ddp?"]),
+    ("train", ["trainer.gradient_clip_algorithm=nrm"], ["trainer.gradient_clip_algorithm=nrm", "norm, value"]),
+    ("train", ["trainer.val_check_interval=1.5"], ["trainer.val_check_interval=1.5", "(0, 1]"]),
+    # lightning-hydra-template habits.
+    ("train", ["trainer=gpu"], ["trainer=gpu", "trainer/accelerator=gpu"]),
+    ("train", ["trainer=cpu"], ["trainer=cpu", "trainer/accelerator=cpu"]),
+    ("train", ["trainer=mps"], ["trainer=mps", "trainer/accelerator=mps"]),
+    ("train", ["tags=baseline"], ["tags=baseline", "tags=[mlp,baseline]"]),
+    ("train", ["train=false"], ["train=false", "ckpt_path=<file>.ckpt"]),
     ("gradcheck", ["gradcheck.eps=0"], ["gradcheck.eps=0", "> 0"]),
     ("gradcheck", ["model.activation=sigmoidd"], ["model.activation=sigmoidd", "did you mean sigmoid?"]),
 ]
@@ -203,8 +230,37 @@ def test_accepted_edge_values() -> None:
         "++trainer.limit_train_batches=0.1",
         "++trainer.limit_val_batches=3",
         "seed=null",
+        "trainer.gradient_clip_val=1.0",
+        "trainer.val_check_interval=0.25",
+        "trainer.strategy=ddp",
+        "tags=[a,b]",
     ]
     assert problems(compose_train(ok)) == []
+    # Metrics that exist only with their switch on, and the model that takes the switch.
+    assert problems(compose_train(["regularization=l2", "optimized_metric=train/penalty"])) == []
+    assert problems(compose_train(["optimized_metric=val/loss", "regularization=dropout"])) == []
+    assert problems(compose_train(["model=cnn", "regularization=batchnorm"])) == []
+    assert problems(compose_train(["optimizer=adamw", "regularization=weight_decay"])) == []
+
+
+def test_produced_metrics_are_what_a_run_logs(tmp_path) -> None:
+    """The list `optimized_metric` is checked against is the run's own: a quick run logs exactly those metrics."""
+    import json
+    import subprocess
+    import sys
+
+    from helpers.paths import REPO, data_dir
+
+    from trainlab.config.validation import produced_metrics
+
+    overrides = ["regularization=l1", "trainer.max_epochs=1", "trainer.limit_train_batches=2"]
+    overrides += ["trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "print_config=false"]
+    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={tmp_path / 'run'}", *overrides]
+    env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir())}
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    logged = {k for k in json.loads((tmp_path / "run" / "metrics.json").read_text()) if "/" in k}
+    assert logged == set(produced_metrics(compose_train(overrides)))
 
 
 def test_precisions_are_lightnings() -> None:

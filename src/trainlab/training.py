@@ -184,6 +184,7 @@ def fit_then_test(
         metrics.update(plain_metrics(trainer.callback_metrics))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
     metrics.update(parameter_counts(model.net))
+    metrics.update(tags=list(cfg.get("tags") or []))
     return metrics
 
 

@@ -63,3 +63,42 @@ MONITOR_MODES = ("min", "max")
 
 # matmul_precision (torch.set_float32_matmul_precision)
 MATMUL_PRECISIONS = ("highest", "high", "medium")
+
+# What a training run logs (trainlab.classifier.Classifier): the metrics `optimized_metric` and the monitors of
+# checkpointing, early stopping and the plateau scheduler may name. train/penalty only with an l1 or l2 penalty;
+# test/* only after testing (test=true), so they are never available to monitors during fit.
+FIT_METRICS = ("train/loss", "train/acc", "train/lr", "val/loss", "val/acc", "val/acc_best")
+PENALTY_METRIC = "train/penalty"
+TEST_METRICS = ("test/loss", "test/acc")
+
+# trainer.strategy names Lightning knows (lightning.pytorch.strategies.StrategyRegistry) and "auto". The spawn,
+# fork and notebook launchers run training in child processes, away from the run's signal handling, metrics.json
+# and loggers: trainlab refuses them and names trainer=ddp_cpu / trainer=ddp (which start the processes first).
+STRATEGIES = (
+    "auto",
+    "ddp",
+    "ddp_find_unused_parameters_false",
+    "ddp_find_unused_parameters_true",
+    "deepspeed",
+    "deepspeed_stage_1",
+    "deepspeed_stage_2",
+    "deepspeed_stage_2_offload",
+    "deepspeed_stage_3",
+    "deepspeed_stage_3_offload",
+    "deepspeed_stage_3_offload_nvme",
+    "fsdp",
+    "fsdp_cpu_offload",
+    "single_device",
+    "single_tpu",
+    "single_xla",
+    "xla",
+    "xla_debug",
+)
+CHILD_PROCESS_STRATEGY_PREFIXES = ("ddp_spawn", "ddp_fork", "ddp_notebook")
+
+# trainer.gradient_clip_algorithm (lightning.pytorch.utilities.GradClipAlgorithmType)
+GRADIENT_CLIP_ALGORITHMS = ("norm", "value")
+
+# Regularization keys that act through the model's own config (a key of conf/model/<name>.yaml set to
+# `${regularization.<key>}`), with the value at which they are off.
+MODEL_REGULARIZATION_KEYS = {"dropout": 0.0, "batchnorm": False}

@@ -30,6 +30,9 @@ from trainlab.config.validation import closest, validate
 
 T = TypeVar("T")
 
+# conf/trainer/accelerator/ options: `trainer=gpu` (lightning-hydra-template's habit) is answered with them.
+ACCELERATOR_OPTIONS = ("auto", "cpu", "gpu", "mps")
+
 # Sweep values composed and checked up front, at most (the jobs themselves are checked again when they start).
 MAX_CHECKED_JOBS = 64
 # When this process started (about): files older than this in a run dir were not made by this run.
@@ -62,6 +65,44 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
         if getattr(err, "fails_job_only", False) and is_multirun():
             raise
         sys.exit(2)
+    except Exception as err:
+        message = lightning_complaint(err)
+        if message is None or full_error():
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def lightning_complaint(err: BaseException) -> str | None:
+    """Lightning's own refusal of a setting, as one line, or None for any other error.
+
+    That is a `MisconfigurationException` (e.g. a `limit_val_batches` fraction below one batch), or a ValueError or
+    TypeError raised by Lightning's own code, e.g. by `lightning.Trainer(...)` for a bad argument (Hydra's
+    `instantiate` wraps that in an InstantiationException, so the chain of causes is searched) or by `fit` for a
+    `val_check_interval` longer than an epoch. Lightning is not imported here: a run that raises one has loaded it.
+    """
+    exceptions = sys.modules.get("lightning.fabric.utilities.exceptions")
+    misconfiguration = getattr(exceptions, "MisconfigurationException", None)
+    seen: BaseException | None = err
+    while seen is not None:
+        if misconfiguration is not None and isinstance(seen, misconfiguration):
+            return f"Lightning refused the settings: {first_line(seen)}"
+        if isinstance(seen, ValueError | TypeError) and raised_in_lightning(seen):
+            return f"Lightning refused the settings: {first_line(seen)}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def raised_in_lightning(err: BaseException) -> bool:
+    """Whether `err` was raised by code of the `lightning` package (its innermost traceback frame)."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "lightning" in Path(tb.tb_frame.f_code.co_filename).parts
+
+
+def first_line(err: BaseException) -> str:
+    return next((line.strip() for line in str(err).splitlines() if line.strip()), type(err).__name__)
 
 
 def remove_unused_run_dir() -> Path | None:
@@ -177,6 +218,12 @@ def composition_error(err: Exception, job: list[str], config_name: str) -> UserE
     message = str(err)
     if isinstance(err, MissingConfigException) and err.missing_cfg_file and err.options is not None:
         group, _, option = str(err.missing_cfg_file).rpartition("/")
+        if group == "trainer" and option in ACCELERATOR_OPTIONS:  # lightning-hydra-template's spelling
+            return UserError(
+                f"trainer={option}: trainlab picks the device with trainer/accelerator={option} (one of "
+                f"{', '.join(ACCELERATOR_OPTIONS)}); trainer= picks the training setup: "
+                + ", ".join(sorted(err.options))
+            )
         if group:
             options = sorted(err.options)
             hint = closest(option, options)

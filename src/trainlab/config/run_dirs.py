@@ -28,6 +28,7 @@ from omegaconf import OmegaConf
 LAST_CKPT = Path("checkpoints") / "last.ckpt"
 RESOLVER = "trainlab_run_dir"
 SUBDIR_RESOLVER = "trainlab_hydra_subdir"
+CWD_RESOLVER = "trainlab_cwd"
 
 
 def truthy(value: Any) -> bool:
@@ -77,13 +78,28 @@ def hydra_subdir(output_dir: str) -> str:
     return ".hydra"
 
 
+def current_dir() -> str:
+    """`${trainlab_cwd:}` (conf/paths/default.yaml): the folder the command runs from.
+
+    Hydra's `${hydra:runtime.cwd}` is the same folder but only resolves once a job has started; every launcher
+    resolves `hydra.sweep.dir` (which is under `paths.log_dir`) before that, so a sweep needs this one.
+    """
+    return os.getcwd()
+
+
 def register_resolver() -> None:
-    """Make `${trainlab_run_dir:…}` and `${trainlab_hydra_subdir:…}` available to the Hydra config (call before
-    `@hydra.main` runs)."""
-    if not OmegaConf.has_resolver(RESOLVER):
-        OmegaConf.register_new_resolver(RESOLVER, resolve_run_dir)
-    if not OmegaConf.has_resolver(SUBDIR_RESOLVER):
-        OmegaConf.register_new_resolver(SUBDIR_RESOLVER, hydra_subdir)
+    """Make `${trainlab_run_dir:…}`, `${trainlab_hydra_subdir:…}` and `${trainlab_cwd:}` available to the Hydra
+    config.
+
+    Called when this module is imported (so a launcher's worker process, which imports trainlab to run a job, has
+    them too) and again by the entry points before `@hydra.main` runs.
+    """
+    for name, resolver in ((RESOLVER, resolve_run_dir), (SUBDIR_RESOLVER, hydra_subdir), (CWD_RESOLVER, current_dir)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
+
+
+register_resolver()
 
 
 def is_multirun() -> bool:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import os
 import re
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -192,11 +194,134 @@ class _Checker:
 def _top(c: _Checker) -> None:
     c.number("seed", 0, MAX_SEED, integer=True, nullable=True)
     c.choice("matmul_precision", choices.MATMUL_PRECISIONS)
+    c.boolean("train")
     c.boolean("test")
     c.boolean("print_config")
     c.boolean("resume")
     c.string("optimized_metric")
     c.string("ckpt_path", nullable=True)
+    c.custom(
+        "tags",
+        lambda v: isinstance(v, ListConfig | list) and all(isinstance(t, str | int | float) for t in v),
+        "not a list of tags",
+        "a list, like tags=[mlp,baseline]",
+    )
+    ckpt = c.get("ckpt_path")
+    if isinstance(ckpt, str) and ckpt and not Path(ckpt).is_file():
+        where = "" if Path(ckpt).is_absolute() else f" (relative to {os.getcwd()})"
+        c.problems.append(f"ckpt_path={ckpt}: no such file{where}; pass a .ckpt file from a run's checkpoints/ folder")
+    if c.get("train") is False:
+        if not ckpt:
+            c.problems.append("train=false tests a checkpoint without training: pass ckpt_path=<file>.ckpt")
+        if c.get("test") is False:
+            c.problems.append("train=false with test=false does nothing: drop one of them")
+
+
+def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
+    """The metrics a run of `cfg` logs: what `optimized_metric` (or, `during_fit`, a monitor) may name."""
+    regularization = cfg.get("regularization") or {}
+    names = list(choices.FIT_METRICS)
+    if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")):
+        names.append(choices.PENALTY_METRIC)
+    if not during_fit and cfg.get("test", True) is not False:
+        names.extend(choices.TEST_METRICS)
+    return names
+
+
+def _metrics(c: _Checker) -> None:
+    """`optimized_metric` and the monitors must name a metric the run logs, or they would silently see None."""
+    try:
+        produced, during_fit = produced_metrics(c.cfg), produced_metrics(c.cfg, during_fit=True)
+    except OmegaConfBaseException:
+        return  # a value that does not resolve is reported by its own group
+    for key, allowed in (
+        ("optimized_metric", produced),
+        ("callbacks.model_checkpoint.monitor", during_fit),
+        ("regularization.early_stopping.monitor", during_fit),
+        ("scheduler.monitor", during_fit),
+    ):
+        value = c.get(key)
+        if isinstance(value, str) and value not in allowed:
+            c.fail(key, value, "not a metric this run logs", f"one of {', '.join(allowed)}", closest(value, allowed))
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _creatable(folder: Path) -> str | None:
+    """Why `folder` cannot be written to (or made), or None when it can."""
+    existing = _nearest_existing(folder.absolute())
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable"
+    return None
+
+
+def _paths(c: _Checker) -> None:
+    """Folders a run writes to: known before Hydra makes the run dir and before any data loads."""
+    log_dir = c.get("paths.log_dir")
+    if isinstance(log_dir, str) and (why := _creatable(Path(log_dir))):
+        c.problems.append(
+            f"paths.log_dir={log_dir}: cannot write run folders there ({why}); run from a writable folder "
+            "or set paths.log_dir=<a writable folder>"
+        )
+    data_dir = c.get("paths.data_dir")
+    if isinstance(data_dir, str) and not Path(data_dir).exists() and (why := _creatable(Path(data_dir))):
+        c.problems.append(
+            f"cannot create the data dir {data_dir} (paths.data_dir; {why}); set TRAINLAB_DATA_DIR to a folder "
+            "that holds the data or can be written"
+        )
+    elif isinstance(data_dir, str) and Path(data_dir).exists() and not Path(data_dir).is_dir():
+        c.problems.append(f"the data dir {data_dir} (paths.data_dir) is not a folder; set TRAINLAB_DATA_DIR to one")
+
+
+def models_using(key: str) -> list[str]:
+    """The options of conf/model/ whose config takes `regularization.<key>` (empty when Hydra is not set up)."""
+    try:
+        from hydra.core.global_hydra import GlobalHydra
+
+        loader = GlobalHydra.instance().config_loader()
+        return [
+            option
+            for option in loader.get_group_options("model")
+            if f"${{regularization.{key}}}"
+            in OmegaConf.to_container(loader.repository.load_config(f"model/{option}").config).values()
+        ]
+    except Exception:
+        return []
+
+
+def _model_uses_regularization(c: _Checker) -> None:
+    """A regularization switch that acts through the model config must be taken by the chosen model."""
+    model = c.cfg.get("model")
+    if not isinstance(model, DictConfig):
+        return
+    taken = {str(model._get_node(k)._value()) for k in model}
+    for key, off in choices.MODEL_REGULARIZATION_KEYS.items():
+        value = c.get(f"regularization.{key}")
+        if value is _ABSENT or value == off or f"${{regularization.{key}}}" in taken:
+            continue
+        users = models_using(key)
+        name = str(model.get("_target_", "this model")).rsplit(".", 1)[-1]
+        hint = " (its own dropouts are model.conv_dropout and model.dense_dropout)" if "conv_dropout" in model else ""
+        c.problems.append(
+            f"regularization.{key}={show(value)} has no effect on {name}{hint}: its config does not take "
+            f"regularization.{key}; models that do: {', '.join(f'model={u}' for u in users) or 'none'}"
+        )
+
+
+def _weight_decay(c: _Checker) -> None:
+    coupled, decoupled = c.get("optimizer.weight_decay"), c.get("regularization.weight_decay")
+    if _is_number(coupled) and _is_number(decoupled) and coupled > 0 and decoupled > 0:
+        c.problems.append(
+            f"optimizer.weight_decay={show(coupled)} and regularization.weight_decay={show(decoupled)} would both "
+            "decay the weights: keep regularization.weight_decay (decoupled, weights only) and set "
+            "optimizer.weight_decay=0, or the other way round"
+        )
 
 
 def _data(c: _Checker) -> None:
@@ -331,6 +456,23 @@ def _trainer(c: _Checker) -> None:
     c.number("trainer.num_sanity_val_steps", -1, integer=True, nullable=True)
     c.number("trainer.accumulate_grad_batches", 1, integer=True)
     c.number("trainer.gradient_clip_val", 0, nullable=True)
+    c.choice("trainer.gradient_clip_algorithm", choices.GRADIENT_CLIP_ALGORITHMS, nullable=True)
+    c.custom(
+        "trainer.val_check_interval",
+        lambda v: v is None or (_is_int(v) and v >= 1) or (isinstance(v, float) and 0 < v <= 1),
+        "out of range",
+        "a fraction of an epoch in (0, 1] (float), a number of batches ≥ 1 (int), or null",
+    )
+    c.boolean("trainer.detect_anomaly")
+    strategy = c.get("trainer.strategy")
+    if isinstance(strategy, str) and strategy.startswith(choices.CHILD_PROCESS_STRATEGY_PREFIXES):
+        c.problems.append(
+            f"trainer.strategy={strategy} is not supported: it trains in processes started after the run's loggers "
+            "and signal handling; use trainer=ddp_cpu for DDP on the CPU (trainer.devices=N processes), or "
+            "trainer=ddp on GPUs"
+        )
+    elif strategy is not _ABSENT and not isinstance(strategy, DictConfig):
+        c.choice("trainer.strategy", choices.STRATEGIES)
     c.boolean("trainer.deterministic", also=("warn",))
     c.custom(
         "trainer.fast_dev_run",
@@ -366,6 +508,7 @@ def _gradcheck(c: _Checker) -> None:
 
 GROUPS: dict[str, Callable[[_Checker], None]] = {
     "": _top,
+    "paths": _paths,
     "data": _data,
     "model": _model,
     "init": _init,
@@ -383,6 +526,8 @@ def problems(cfg: DictConfig) -> list[str]:
     for group, check in GROUPS.items():
         if not group or group in cfg:
             check(checker)
+    for across in (_metrics, _model_uses_regularization, _weight_decay):  # rules that relate keys of two groups
+        across(checker)
     return checker.problems
 
 

@@ -130,7 +130,9 @@ class InMemoryDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> TensorBatches:
-        return self._batches("train", self.batch_size, shuffle=True)
+        # As Lightning does for its own loaders: with trainer.overfit_batches the same batches come every epoch.
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        return self._batches("train", self.batch_size, shuffle=not overfit)
 
     def val_dataloader(self) -> TensorBatches:
         return self._batches("val", self.eval_batch_size)

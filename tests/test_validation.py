@@ -243,23 +243,13 @@ def test_accepted_edge_values() -> None:
     assert problems(compose_train(["optimizer=adamw", "regularization=weight_decay"])) == []
 
 
-def test_produced_metrics_are_what_a_run_logs(tmp_path) -> None:
+def test_produced_metrics_are_what_a_run_logs(train_run) -> None:
     """The list `optimized_metric` is checked against is the run's own: a quick run logs exactly those metrics."""
-    import json
-    import subprocess
-    import sys
-
-    from helpers.paths import REPO, data_dir
-
     from trainlab.config.validation import produced_metrics
 
     overrides = ["regularization=l1", "trainer.max_epochs=1", "trainer.limit_train_batches=2"]
     overrides += ["trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "print_config=false"]
-    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={tmp_path / 'run'}", *overrides]
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir())}
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    logged = {k for k in json.loads((tmp_path / "run" / "metrics.json").read_text()) if "/" in k}
+    logged = {k for k in train_run(*overrides) if "/" in k}
     assert logged == set(produced_metrics(compose_train(overrides)))
 
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from helpers.paths import REPO
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from tests.conftest import REPO
 from trainlab.callbacks import progress
 from trainlab.callbacks.epoch_line import EpochLine
 from trainlab.callbacks.net_summary import summary_text

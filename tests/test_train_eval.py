@@ -84,7 +84,9 @@ def test_sweep_over_a_regularization_list(run_entry, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_default_run_reaches_98_percent(train_run, tmp_path: Path) -> None:
-    train_run()
+def test_default_run_reaches_98_percent(run_entry, tmp_path: Path) -> None:
+    # A subprocess: over a whole 8-epoch run the in-process per-step overhead outweighs the start-up saved.
+    result = run_entry("train")
+    assert result.returncode == 0, result.stderr[-3000:]
     metrics = read_metrics(tmp_path / "run")
     assert metrics["test/acc"] >= 0.98 and metrics["epochs"] == 8

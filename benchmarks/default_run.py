@@ -2,7 +2,7 @@
 
 Both run as whole processes (interpreter start, imports, data load, fit with validation each epoch, final test),
 alternating round by round so that machine noise hits both alike. The plain script (`plain_default.py`) gets the
-recipe of the composed default config: batch size, epochs, optimizer and peak lr, one-cycle schedule, batch norm.
+recipe of the composed default config: batch size, epochs, optimizer and lr, per-step schedule, batch norm.
 Everything is written into a temporary folder (run dirs, the decoded-MNIST cache): nothing into the repo.
 
     TRAINLAB_DATA_DIR=../shared/data python benchmarks/default_run.py --rounds 3
@@ -32,13 +32,17 @@ def default_recipe(overrides: list[str]) -> list[str]:
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     optimizer = cfg.optimizer._target_.rsplit(".", 1)[-1]
-    if optimizer not in ("Adam", "AdamW") or cfg.scheduler.get("_target_", "").rsplit(".", 1)[-1] != "OneCycleLR":
-        sys.exit(f"plain_default.py implements one-cycle Adam/AdamW only, not {optimizer} + {cfg.scheduler}")
-    if cfg.regularization.weight_decay or cfg.regularization.dropout or cfg.model.hidden != [256, 256]:
+    scheduler = cfg.scheduler.get("_target_", "").rsplit(".", 1)[-1]
+    schedule = {"CosineAnnealingLR": "cosine", "OneCycleLR": "onecycle"}.get(scheduler)
+    if optimizer not in ("Adam", "AdamW") or schedule is None or cfg.scheduler.get("eta_min", 0.0) != 0.0:
+        sys.exit(f"plain_default.py implements Adam/AdamW, cosine or one-cycle only: not {optimizer}, {cfg.scheduler}")
+    reg = cfg.regularization
+    if reg.weight_decay or reg.dropout or reg.batchnorm_order != "before_activation" or cfg.model.hidden != [256, 256]:
         sys.exit("plain_default.py implements the plain 784-256-256-10 MLP without dropout or weight decay")
     recipe = ["--batch-size", str(cfg.data.batch_size), "--epochs", str(cfg.trainer.max_epochs)]
-    recipe += ["--optimizer", optimizer, "--lr", str(cfg.optimizer.lr), "--val-size", str(cfg.data.val_size)]
-    return recipe + (["--batchnorm"] if cfg.regularization.batchnorm else [])
+    recipe += ["--optimizer", optimizer, "--lr", str(cfg.optimizer.lr), "--schedule", schedule]
+    recipe += ["--val-size", str(cfg.data.val_size)]
+    return recipe + (["--batchnorm"] if cfg.regularization.batchnorm else ["--no-batchnorm"])
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, str]:

@@ -1,10 +1,10 @@
 """The default recipe as a plain PyTorch script: what `python src/train.py` does, with nothing but torch.
 
 Same data (the MNIST tensors trainlab caches, the same seeded 55k/5k split, standardization and per-epoch shuffles),
-the same net (784-256-256-10, ReLU; initialized from the same seed), batches, epochs, optimizer and per-step schedule;
-validation after every epoch; the test set at the end on the weights of the best validation epoch (trainlab tests
-its best checkpoint). No Lightning, Hydra or trainlab import: this is the baseline `benchmarks/default_run.py`
-times as a whole process.
+the same net (784-256-256-10, batch norm, ReLU; initialized from the same seed), batches, epochs, optimizer and
+per-step schedule; validation after every epoch; the test set at the end on the weights of the best validation
+epoch (trainlab tests its best checkpoint). No Lightning, Hydra or trainlab import: this is the baseline that
+`benchmarks/default_run.py` times as a whole process.
 
     python benchmarks/plain_default.py --cache-file data/cache/mnist-….pt --seed 0
 """
@@ -63,8 +63,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--optimizer", choices=["Adam", "AdamW"], default="AdamW")
-    parser.add_argument("--lr", type=float, default=1e-2, help="one-cycle's peak lr")
-    parser.add_argument("--batchnorm", action="store_true")
+    parser.add_argument("--lr", type=float, default=3e-3, help="cosine's start lr, one-cycle's peak lr")
+    parser.add_argument("--schedule", choices=["cosine", "onecycle"], default="cosine", help="stepped every batch")
+    parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--val-size", type=int, default=5000)
     args = parser.parse_args()
 
@@ -79,10 +80,13 @@ def main() -> None:
     net = mlp(args.batchnorm)
     optimizer = getattr(torch.optim, args.optimizer)(net.parameters(), lr=args.lr, weight_decay=0.0)
     steps = args.epochs * -(-len(train_y) // args.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
-        cycle_momentum=False,
-    )  # fmt: skip
+    if args.schedule == "cosine":  # conf/scheduler/cosine.yaml
+        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=0.0)
+    else:  # conf/scheduler/onecycle.yaml
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=args.lr, total_steps=steps, pct_start=0.3, div_factor=25.0, final_div_factor=1e4,
+            cycle_momentum=False,
+        )  # fmt: skip
     best_acc, best_state = -1.0, None
     start = time.perf_counter()
     for epoch in range(args.epochs):

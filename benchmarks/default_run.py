@@ -37,8 +37,11 @@ def default_recipe(overrides: list[str]) -> list[str]:
     if optimizer not in ("Adam", "AdamW") or schedule is None or cfg.scheduler.get("eta_min", 0.0) != 0.0:
         sys.exit(f"plain_default.py implements Adam/AdamW, cosine or one-cycle only: not {optimizer}, {cfg.scheduler}")
     reg = cfg.regularization
-    if reg.weight_decay or reg.dropout or reg.batchnorm_order != "before_activation" or cfg.model.hidden != [256, 256]:
-        sys.exit("plain_default.py implements the plain 784-256-256-10 MLP without dropout or weight decay")
+    extras = [reg.weight_decay, reg.dropout, reg.l1, reg.l2, reg.label_smoothing, reg.augment_shift, reg.early_stopping]
+    model, normalize = cfg.model, cfg.data.normalize
+    plain_net = model.get("hidden") == [256, 256] and model.get("activation") == "relu" and normalize == "standardize"
+    if any(extras) or reg.batchnorm_order != "before_activation" or not plain_net:
+        sys.exit("plain_default.py implements the 784-256-256-10 ReLU MLP (batch norm or not), standardized inputs")
     recipe = ["--batch-size", str(cfg.data.batch_size), "--epochs", str(cfg.trainer.max_epochs)]
     recipe += ["--optimizer", optimizer, "--lr", str(cfg.optimizer.lr), "--schedule", schedule]
     recipe += ["--val-size", str(cfg.data.val_size)]

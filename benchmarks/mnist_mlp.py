@@ -56,6 +56,7 @@ def compose_config(run_dir: str, overrides: list[str]):
         cfg = compose("train", overrides=[*pinned, *overrides], return_hydra_config=True)
     cfg.paths.output_dir = run_dir
     cfg.paths.root_dir = str(CONF.parent)
+    cfg.paths.cache_dir = str(Path(tempfile.gettempdir()) / "trainlab-bench-cache")  # nothing into the repo tree
     del cfg.hydra
     return cfg
 

@@ -43,7 +43,7 @@ def one_step(model: Classifier, steps: int = 1) -> list[dict[str, torch.Tensor]]
     return history
 
 
-LR = {"sgd": 1e-2, "momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2, "adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3}
+LR = {"sgd": 1e-2, "momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2, "adam": 1e-3, "adamw": 3e-3, "rmsprop": 1e-3}
 
 
 @pytest.mark.parametrize("name", LR)

@@ -59,7 +59,7 @@ def test_offline_run_records_metrics_and_config(run_entry, tmp_path):
     assert run.tags == ["quick", "test"]
 
     # The whole resolved config, nested as in the YAML files.
-    assert run.config["optimizer"]["lr"] == 0.001
+    assert run.config["optimizer"]["lr"] == 0.003  # conf/optimizer/adamw.yaml, the default
     assert run.config["model"]["hidden"] == [256, 256]
     assert run.config["trainer"]["max_epochs"] == 1
     assert run.config["logger"]["wandb"]["job_type"] == "train"

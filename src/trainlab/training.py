@@ -74,8 +74,8 @@ def divergence_message(cfg: DictConfig, err: NonFiniteLoss) -> str:
 
 def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Trainer:
     """The Trainer from `cfg.trainer` (1:1 Trainer arguments) plus the callbacks and loggers groups, and
-    Lightning's EarlyStopping when `regularization.early_stopping` is set; with `stop_flag` (training), the
-    callbacks that stop on SIGINT/SIGTERM (saving last.ckpt) and at the first non-finite loss.
+    Lightning's EarlyStopping when `regularization.early_stopping` is set, the callback that stops at the first
+    non-finite loss, and with `stop_flag` the one that stops on SIGINT/SIGTERM (saving last.ckpt).
 
     Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
     """
@@ -83,8 +83,9 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     early_stopping = early_stopping_callback(plain(cfg.get("regularization")))
     if early_stopping is not None:
         callbacks.append(early_stopping)
+    callbacks.append(StopOnNonFiniteLoss())  # acts in fit only
     if stop_flag is not None:
-        callbacks += [StopOnSignal(stop_flag), StopOnNonFiniteLoss()]
+        callbacks.append(StopOnSignal(stop_flag))
     callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults

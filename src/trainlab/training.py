@@ -7,6 +7,7 @@ import logging
 import signal
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -118,22 +119,28 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     init_from_config(model.net, plain(cfg.init), datamodule)
     with signal_guard() as stop_flag:
         trainer = build_trainer(cfg, stop_flag)
-        return fit_and_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag)
+        return fit_and_test(Run(cfg, trainer, model, datamodule, ckpt_path, stop_flag))
 
 
-def fit_and_test(
-    cfg: DictConfig,
-    trainer: L.Trainer,
-    model: Classifier,
-    datamodule: InMemoryDataModule,
-    ckpt_path: str | None,
-    stop_flag: SignalFlag,
-) -> dict[str, Any]:
+@dataclass
+class Run:
+    """What one training run is made of: built by `train`, used by fit and test."""
+
+    cfg: DictConfig
+    trainer: L.Trainer
+    model: Classifier
+    datamodule: InMemoryDataModule
+    ckpt_path: str | None  # the checkpoint fit starts from (None: a fresh run)
+    stop_flag: SignalFlag
+
+
+def fit_and_test(run: Run) -> dict[str, Any]:
     """Fit and test; an interruption or a non-finite loss still leaves metrics.json (with its status) behind.
 
     A resumed run first drops the CSV rows logged after its checkpoint (an earlier session may have gone past it),
     and its metrics.json keeps the metrics of earlier sessions that this one does not log again.
     """
+    cfg, trainer, ckpt_path = run.cfg, run.trainer, run.ckpt_path
     path = Path(cfg.paths.output_dir) / "metrics.json"
     earlier = earlier_metrics(path) if ckpt_path else {}
     if ckpt_path:
@@ -141,7 +148,7 @@ def fit_and_test(
     exit_code = 1
     start = time.perf_counter()
     try:
-        metrics = {**earlier, **fit_then_test(cfg, trainer, model, datamodule, ckpt_path, stop_flag, start, earlier)}
+        metrics = {**earlier, **fit_then_test(run, start, earlier)}
         exit_code = 0
     except (TrainingInterrupted, NonFiniteLoss) as err:
         record_stop(err, trainer, path, time.perf_counter() - start, earlier)
@@ -156,20 +163,12 @@ def fit_and_test(
     return metrics
 
 
-def fit_then_test(
-    cfg: DictConfig,
-    trainer: L.Trainer,
-    model: Classifier,
-    datamodule: InMemoryDataModule,
-    ckpt_path: str | None,
-    stop_flag: SignalFlag,
-    start: float,
-    known: dict[str, Any],
-) -> dict[str, Any]:
+def fit_then_test(run: Run, start: float, known: dict[str, Any]) -> dict[str, Any]:
     """The run itself: fit, then test the best checkpoint; the metrics of a completed run. The fit's metrics are
     also added to `known`, which metrics.json keeps should the test be interrupted."""
+    cfg, trainer, model, datamodule, stop_flag = run.cfg, run.trainer, run.model, run.datamodule, run.stop_flag
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=run.ckpt_path)
     except SIGTERMException as err:  # Lightning's own stop on SIGTERM (e.g. during validation)
         raise TrainingInterrupted(signal.SIGTERM) from err
     if stop_flag.signum is not None:  # the signal came during the last validation: fit ended anyway

@@ -50,6 +50,7 @@ class InMemoryDataModule(L.LightningDataModule):
         self.mirrors = list(mirrors) if mirrors is not None else self.default_mirrors()
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
         self.scale = self.shift = torch.empty(0)
+        self._prepared: dict[str, Tensor] | None = None  # what prepare_data loaded, handed to setup once
 
     def default_mirrors(self) -> list[str]:
         return []
@@ -59,12 +60,16 @@ class InMemoryDataModule(L.LightningDataModule):
         raise NotImplementedError
 
     def prepare_data(self) -> None:
-        self.load()  # downloads and fills the cache once, before any process needs it
+        """Download and fill the cache once, before any process needs it. Lightning calls this before fit and
+        again before test: once the splits exist there is nothing to do, and setup reuses what was loaded here."""
+        if not self.splits and self._prepared is None:
+            self._prepared = self.load()
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits:
             return
-        data = self.load()
+        data = self._prepared if self._prepared is not None else self.load()
+        self._prepared = None
         train_x, train_y = data["train_images"], data["train_labels"]
         if not 0 <= self.val_size < len(train_y):
             raise ValueError(f"data.val_size={self.val_size} must be in [0, {len(train_y)})")

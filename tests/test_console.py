@@ -9,10 +9,8 @@ import json
 import os
 import pty
 import re
-import shutil
 import struct
 import subprocess
-import sys
 import termios
 import time
 from pathlib import Path
@@ -20,7 +18,9 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from helpers import runner
 from helpers.paths import REPO
+from helpers.repo_copy import copy_repo, run_typed
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -45,16 +45,11 @@ NOISE = ("Tip", "litlogger", "DeprecationWarning", "deprecated", "FLOPs", "Epoch
 
 def repo_copy(tmp_path: Path) -> Path:
     """src/ and conf/ in a temporary folder: runs there use the default paths (logs/… under it)."""
-    root = tmp_path / "repo"
-    for part in ("src", "conf"):
-        shutil.copytree(REPO / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
-    return root
+    return copy_repo(tmp_path / "repo")
 
 
-def train_in(root: Path, *overrides: str, data_dir: Path, **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir)}
-    cmd = [sys.executable, "src/train.py", *overrides]
-    return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600, **kwargs)
+def train_in(root: Path, *overrides: str, data_dir: Path) -> subprocess.CompletedProcess:
+    return run_typed(["python", "src/train.py", *overrides], root, data_dir)
 
 
 def run_dirs(root: Path) -> list[Path]:
@@ -100,12 +95,12 @@ def test_a_piped_run_prints_one_line_per_epoch_and_nothing_to_skip(tmp_path: Pat
     assert len(EPOCH_LINE.findall(re.sub(r"^\[.*?\] - ", "", (run_dir / "train.log").read_text(), flags=re.M))) == 2
 
 
-def test_a_terminal_run_shows_the_bar_with_the_running_loss(tmp_path: Path, mnist_dir: Path) -> None:
+def test_a_terminal_run_shows_the_bar_with_the_running_loss(tmp_path: Path, mnist_dir: Path, cache_dir: Path) -> None:
     main, child = pty.openpty()
     fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))  # a 120-column terminal
     run_dir = tmp_path / "run"
-    env = {**os.environ, "TRAINLAB_DATA_DIR": str(mnist_dir)}
-    cmd = [sys.executable, str(REPO / "src" / "train.py"), f"hydra.run.dir={run_dir}", "print_config=false", *SLICE]
+    env = runner.environment({"TRAINLAB_DATA_DIR": str(mnist_dir)})
+    cmd = runner.command("train", ["print_config=false", *SLICE, f"paths.cache_dir={cache_dir}"], run_dir=run_dir)
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=child, stderr=child)
     os.close(child)
     chunks = []

@@ -7,12 +7,13 @@ tells a user with a copy of the data to do.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from helpers import runner
 
 REPO = Path(__file__).resolve().parents[2]
 # What a command needs from the checkout; `python src/train.py` puts the copy's src/ first on sys.path, so the copy's
@@ -40,6 +41,4 @@ def run_typed(
     argv = shlex.split(command, comments=True) if isinstance(command, str) else list(command)
     if argv and argv[0] == "python":
         argv[0] = sys.executable
-    full_env = {**os.environ, "TRAINLAB_DATA_DIR": str(data_dir), **(env or {})}
-    full_env.pop("HYDRA_FULL_ERROR", None)
-    return subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return runner.run(argv, env={"TRAINLAB_DATA_DIR": str(data_dir), **(env or {})}, cwd=cwd, timeout=timeout)

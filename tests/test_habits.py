@@ -121,7 +121,7 @@ def test_logger_mlflow_writes_a_local_store_that_mlflow_reads_back(
     metrics = json.loads((run / "metrics.json").read_text())
     assert record.data.metrics["test/acc"] == pytest.approx(metrics["test/acc"])
     assert {"train/loss", "val/acc", "val/acc_best"} <= set(record.data.metrics)
-    assert record.data.params["optimizer/lr"] == "0.001" and record.data.params["tags"] == "['probe']"
+    assert record.data.params["optimizer/lr"] == "0.003" and record.data.params["tags"] == "['probe']"
 
 
 @pytest.mark.slow

@@ -90,21 +90,23 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.slow
-def test_a_run_resumed_mid_epoch_ends_with_the_weights_of_an_uninterrupted_one(tmp_path: Path, mnist_dir: Path):
+def test_a_run_resumed_mid_epoch_ends_with_the_weights_of_an_uninterrupted_one(
+    tmp_path: Path, mnist_dir: Path, cache_dir: Path
+):
     whole, parts = tmp_path / "whole", tmp_path / "parts"
-    code, _, stderr = run_to_end(start_training(whole, mnist_dir, *DETERMINISTIC))
+    code, _, stderr = run_to_end(start_training(whole, mnist_dir, cache_dir, *DETERMINISTIC))
     assert code == 0, stderr[-3000:]
 
     # SIGINT right after step 27: 7 batches into the second epoch (20 batches each).
-    stop = ["+callbacks.stop._target_=probes.SignalAtStep", "+callbacks.stop.step=27"]
-    code, _, stderr = run_to_end(start_training(parts, mnist_dir, *DETERMINISTIC, *stop))
+    stop = ["+callbacks.stop._target_=helpers.probes.SignalAtStep", "+callbacks.stop.step=27"]
+    code, _, stderr = run_to_end(start_training(parts, mnist_dir, cache_dir, *DETERMINISTIC, *stop))
     assert code == 130, stderr[-3000:]
     print("\n" + stderr.strip().splitlines()[-1])
     saved = torch.load(parts / LAST_CKPT, map_location="cpu", weights_only=True)
     assert saved["global_step"] == 27
     assert saved["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches": 7}]
 
-    code, _, stderr = run_to_end(start_training(parts, mnist_dir, "resume=true", "trainer.max_epochs=2"))
+    code, _, stderr = run_to_end(start_training(parts, mnist_dir, cache_dir, "resume=true", "trainer.max_epochs=2"))
     assert code == 0, stderr[-3000:]
     assert "not resumable" not in stderr  # Lightning's "unreliable results" warning is gone
     a, b = weights(whole), weights(parts)
@@ -114,14 +116,16 @@ def test_a_run_resumed_mid_epoch_ends_with_the_weights_of_an_uninterrupted_one(t
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_during_testing_is_an_interruption(tmp_path: Path, mnist_dir: Path, signum: int) -> None:
+def test_a_signal_during_testing_is_an_interruption(
+    tmp_path: Path, mnist_dir: Path, cache_dir: Path, signum: int
+) -> None:
     run = tmp_path / "run"
     stop = [
-        "+callbacks.stop._target_=probes.SignalAtStep",
+        "+callbacks.stop._target_=helpers.probes.SignalAtStep",
         "+callbacks.stop.test_batch=0",
         f"+callbacks.stop.signum={signum}",
     ]
-    code, _, stderr = run_to_end(start_training(run, mnist_dir, *stop))
+    code, _, stderr = run_to_end(start_training(run, mnist_dir, cache_dir, *stop))
     assert code == 128 + signum, stderr[-3000:]
     assert f"interrupted by {signal.Signals(signum).name}" in stderr
     metrics = read_metrics(run)

@@ -25,6 +25,7 @@ from typing import Any
 
 from omegaconf import Container, DictConfig, OmegaConf, open_dict, read_write
 
+from trainlab.compat import child_node, hydra_argument_parser, written_value
 from trainlab.config.errors import UserError
 from trainlab.config.run_dirs import LAST_CKPT, is_multirun, truthy
 
@@ -101,8 +102,8 @@ def raw(cfg: DictConfig, key: str) -> Any:
     parent = OmegaConf.select(cfg, parent_key, default=_ABSENT) if parent_key else cfg
     if not isinstance(parent, DictConfig) or leaf not in parent:
         return _ABSENT
-    node = parent._get_node(leaf)
-    return OmegaConf.to_container(node, resolve=False) if isinstance(node, Container) else node._value()
+    node = child_node(parent, leaf)
+    return OmegaConf.to_container(node, resolve=False) if isinstance(node, Container) else written_value(parent, leaf)
 
 
 def typed_value(override: Any) -> Any:
@@ -253,12 +254,10 @@ def check_before_hydra(config_name: str, config_dir: str | Path, argv: Sequence[
 
 
 def _check(config_name: str, config_dir: str | Path, argv: Sequence[str]) -> None:
-    from hydra._internal.utils import get_args_parser
-
     from trainlab.config.cli import parse
 
     try:
-        args = get_args_parser().parse_args(list(argv))
+        args = hydra_argument_parser().parse_args(list(argv))
     except SystemExit:
         return
     overrides = parse(args.overrides)
@@ -268,6 +267,8 @@ def _check(config_name: str, config_dir: str | Path, argv: Sequence[str]) -> Non
     if any(override_key(o) == "hydra.mode" for o in overrides):
         return
     cfg = _compose_with_run_dir(config_name, config_dir, [o.input_line for o in overrides])
+    if not truthy(cfg.get("train", True)):
+        return  # train=false ckpt_path=…: a test of that checkpoint, nothing is resumed
     cfg = restored_config(cfg, overrides)
     check_completed(cfg, checkpoint_to_resume(cfg))
 

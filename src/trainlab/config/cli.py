@@ -148,6 +148,8 @@ def check_overrides(config_name: str, config_dir: str | Path, argv: Sequence[str
         return  # a bad flag: Hydra's own parser reports it
     if args.help or args.hydra_help or args.info or args.shell_completion or args.config_path or args.config_dir:
         return  # nothing to run, or a config tree this check does not know: Hydra handles it
+    if not args.overrides and not args.multirun and not args.config_name:
+        return  # the shipped config as it is: nothing to check up front (the job validates it before torch loads)
     name = args.config_name or config_name
     overrides = parse(args.overrides)
     jobs = sweep_jobs(overrides, args.multirun or asks_for_multirun(overrides))

@@ -280,19 +280,13 @@ def _paths(c: _Checker) -> None:
 
 
 def models_using(key: str) -> list[str]:
-    """The options of conf/model/ whose config takes `regularization.<key>` (empty when Hydra is not set up)."""
-    try:
-        from hydra.core.global_hydra import GlobalHydra
-
-        loader = GlobalHydra.instance().config_loader()
-        return [
-            option
-            for option in loader.get_group_options("model")
-            if f"${{regularization.{key}}}"
-            in OmegaConf.to_container(loader.repository.load_config(f"model/{option}").config).values()
-        ]
-    except Exception:
-        return []
+    """The options of conf/model/ whose config takes `regularization.<key>`, read from the config files."""
+    conf = Path(__file__).resolve().parents[3] / "conf" / "model"
+    return sorted(
+        path.stem
+        for path in conf.glob("*.yaml")
+        if f"${{regularization.{key}}}" in OmegaConf.to_container(OmegaConf.load(path)).values()
+    )
 
 
 def _model_uses_regularization(c: _Checker) -> None:
@@ -300,7 +294,7 @@ def _model_uses_regularization(c: _Checker) -> None:
     model = c.cfg.get("model")
     if not isinstance(model, DictConfig):
         return
-    taken = {str(model._get_node(k)._value()) for k in model}
+    taken = {str(written_value(model, k)) for k in model}
     for key, off in choices.MODEL_REGULARIZATION_KEYS.items():
         value = c.get(f"regularization.{key}")
         if value is _ABSENT or value == off or f"${{regularization.{key}}}" in taken:

@@ -258,16 +258,18 @@ def csv_rows(run: Path) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.slow
-def test_a_cnn_run_resumes_with_its_own_config_and_loggers(tmp_path, mnist_dir):
+def test_a_cnn_run_resumes_with_its_own_config_and_loggers(tmp_path, mnist_dir, cache_dir):
     logs = tmp_path / "logs"
-    first = shown(train(logs, mnist_dir, "experiment=mnist_cnn", "logger=tensorboard", "trainer.max_epochs=1"))
+    first = shown(
+        train(logs, mnist_dir, cache_dir, "experiment=mnist_cnn", "logger=tensorboard", "trainer.max_epochs=1")
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     (run,) = (logs / "train" / "runs").iterdir()
     saved = {p.name: p.read_bytes() for p in (run / ".hydra").glob("*.yaml")}
     assert set(saved) == {"config.yaml", "hydra.yaml", "overrides.yaml"}
 
     # Neither the experiment nor the logger retyped: the run's own config and loggers go on.
-    second = shown(train(logs, mnist_dir, "resume=true", "trainer.max_epochs=2"))
+    second = shown(train(logs, mnist_dir, cache_dir, "resume=true", "trainer.max_epochs=2"))
     assert second.returncode == 0, second.stderr[-3000:]
     assert "Traceback" not in second.stderr
     assert list((logs / "train" / "runs").iterdir()) == [run]
@@ -286,37 +288,39 @@ def test_a_cnn_run_resumes_with_its_own_config_and_loggers(tmp_path, mnist_dir):
     # Another model, another optimizer, another net shape: refused in one line, nothing written.
     before = files(run)
     for change, named in [("model=mlp", "model=mlp (the run has model=cnn)"), ("optimizer=sgd", "optimizer=sgd")]:
-        refused = shown(train(logs, mnist_dir, "resume=true", "trainer.max_epochs=3", change), lines=1)
+        refused = shown(train(logs, mnist_dir, cache_dir, "resume=true", "trainer.max_epochs=3", change), lines=1)
         assert refused.returncode == 2
         assert refused.stderr.startswith(f"error: resume: {named}"), refused.stderr
         assert refused.stderr.count("\n") == 1 and "conflicts with the run's saved config" in refused.stderr
-    shape = shown(train(logs, mnist_dir, "resume=true", "experiment=mnist_cnn", "model.channels=[8,16]"), lines=1)
+    shape = shown(
+        train(logs, mnist_dir, cache_dir, "resume=true", "experiment=mnist_cnn", "model.channels=[8,16]"), lines=1
+    )
     assert shape.returncode == 2 and "model.channels=[8,16] (the run has model.channels=[32,64])" in shape.stderr
     assert files(run) == before
 
 
 @pytest.mark.slow
-def test_a_finished_run_is_left_as_it_is_and_trains_on_when_asked(tmp_path, mnist_dir):
+def test_a_finished_run_is_left_as_it_is_and_trains_on_when_asked(tmp_path, mnist_dir, cache_dir):
     logs = tmp_path / "logs"
-    first = shown(train(logs, mnist_dir))
+    first = shown(train(logs, mnist_dir, cache_dir))
     assert first.returncode == 0, first.stderr[-3000:]
     (run,) = (logs / "train" / "runs").iterdir()
     before = files(run)
     done = "already completed 1 epoch; raise trainer.max_epochs to train on"
 
-    again = shown(train(logs, mnist_dir, "resume=true"), lines=1)
+    again = shown(train(logs, mnist_dir, cache_dir, "resume=true"), lines=1)
     assert again.returncode == 0 and again.stdout.startswith(done), again.stdout + again.stderr[-2000:]
     assert again.stdout.count("\n") == 1 and not again.stderr
     assert files(run) == before  # no new CSV rows, metrics.json untouched, no .hydra/resume-* either
 
-    other = shown(train(logs, mnist_dir, f"ckpt_path={run / LAST_CKPT}"), lines=1)  # a NEW run from it
+    other = shown(train(logs, mnist_dir, cache_dir, f"ckpt_path={run / LAST_CKPT}"), lines=1)  # a NEW run from it
     assert other.returncode == 0 and other.stdout.startswith(done), other.stdout + other.stderr[-2000:]
     assert list((logs / "train" / "runs").iterdir()) == [run]  # no new run dir either
     assert files(run) == before
 
     # Raised max_epochs: it trains on; the CSV has each epoch once, metrics.json every key.
     (run / "checkpoints" / "first.ckpt").write_bytes((run / LAST_CKPT).read_bytes())
-    more = shown(train(logs, mnist_dir, "resume=true", "trainer.max_epochs=2"))
+    more = shown(train(logs, mnist_dir, cache_dir, "resume=true", "trainer.max_epochs=2"))
     assert more.returncode == 0, more.stderr[-3000:]
     assert "not resumable" not in more.stderr
     rows = csv_rows(run)
@@ -336,6 +340,7 @@ def test_a_finished_run_is_left_as_it_is_and_trains_on_when_asked(tmp_path, mnis
         train(
             logs,
             mnist_dir,
+            cache_dir,
             f"hydra.run.dir={run}",
             f"ckpt_path={run / 'checkpoints' / 'first.ckpt'}",
             "trainer.max_epochs=2",

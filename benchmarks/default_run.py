@@ -37,7 +37,7 @@ def default_recipe(overrides: list[str]) -> list[str]:
     if optimizer not in ("Adam", "AdamW") or schedule is None or cfg.scheduler.get("eta_min", 0.0) != 0.0:
         sys.exit(f"plain_default.py implements Adam/AdamW, cosine or one-cycle only: not {optimizer}, {cfg.scheduler}")
     reg = cfg.regularization
-    extras = [reg.weight_decay, reg.dropout, reg.l1, reg.l2, reg.label_smoothing, reg.augment_shift, reg.early_stopping]
+    extras = [reg.weight_decay, reg.dropout, reg.l1, reg.l2, reg.label_smoothing, reg.augment, reg.early_stopping]
     model, normalize = cfg.model, cfg.data.normalize
     plain_net = model.get("hidden") == [256, 256] and model.get("activation") == "relu" and normalize == "standardize"
     if any(extras) or reg.batchnorm_order != "before_activation" or not plain_net:

@@ -22,6 +22,7 @@ from trainlab.callbacks.divergence import NonFiniteLoss, StopOnNonFiniteLoss
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
 from trainlab.callbacks.loader_state import RestoreLoaderPosition
 from trainlab.callbacks.progress import console_flags
+from trainlab.checkpoints import check_same_net
 from trainlab.classifier import Classifier
 from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
@@ -116,6 +117,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     torch.set_float32_matmul_precision(cfg.get("matmul_precision", "highest"))
     datamodule: InMemoryDataModule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
+    if ckpt_path:  # another net's checkpoint: one line here, not a load_state_dict traceback inside fit
+        check_same_net(ckpt_path, model.hparams.net, model.hparams.in_shape, model.hparams.num_classes)
     init_from_config(model.net, plain(cfg.init), datamodule)
     with signal_guard() as stop_flag:
         trainer = build_trainer(cfg, stop_flag)

@@ -43,7 +43,16 @@ def one_step(model: Classifier, steps: int = 1) -> list[dict[str, torch.Tensor]]
     return history
 
 
-LR = {"sgd": 1e-2, "momentum": 1e-2, "nesterov": 1e-2, "adagrad": 1e-2, "adam": 1e-3, "adamw": 3e-3, "rmsprop": 1e-3}
+LR = {
+    "sgd": 1e-2,
+    "momentum": 1e-2,
+    "momentum_ewma": 1e-1,
+    "nesterov": 1e-2,
+    "adagrad": 1e-2,
+    "adam": 1e-3,
+    "adamw": 3e-3,
+    "rmsprop": 1e-3,
+}
 
 
 @pytest.mark.parametrize("name", LR)
@@ -58,6 +67,8 @@ def first_step(name: str, g: torch.Tensor) -> torch.Tensor:
         return -lr * g
     if name == "momentum":  # v = g on the first step
         return -lr * g
+    if name == "momentum_ewma":  # V = β·0 + (1 − β)·g
+        return -lr * 0.1 * g
     if name == "nesterov":  # step along g + μ·v with v = g
         return -lr * (g + 0.9 * g)
     if name in ("adam", "adamw"):  # bias-corrected m̂ = g, v̂ = g²
@@ -86,7 +97,21 @@ def test_momentum_accumulates_velocity() -> None:
         assert torch.allclose(p.detach() - second[n][0], -0.01 * velocity, atol=1e-7)
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "momentum"])
+def test_momentum_ewma_is_the_notes_formula() -> None:
+    """V ← βV + (1−β)dW, W ← W − αV with V₀ = 0, computed by hand over three steps (β = 0.9, α = 0.1)."""
+    model = classifier("momentum_ewma")
+    history = one_step(model, steps=3)
+    for n, p in model.net.named_parameters():
+        v = torch.zeros_like(p)
+        w = history[0][n][0]
+        for theta, g in (history[i][n] for i in range(3)):
+            assert torch.allclose(theta, w, atol=1e-7)  # the step saw the parameters the hand computation reached
+            v = 0.9 * v + (1 - 0.9) * g
+            w = w - 0.1 * v
+        assert torch.allclose(p.detach(), w, atol=1e-7), n
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "rmsprop", "momentum", "momentum_ewma"])
 def test_weight_decay_is_decoupled_for_every_optimizer(name: str) -> None:
     decay = 0.1
     model = classifier(name, weight_decay=decay)

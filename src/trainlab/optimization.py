@@ -65,6 +65,26 @@ def build_scheduler(
     return {"scheduler": scheduler, **lightning_keys}
 
 
+class EWMAMomentumSGD(torch.optim.SGD):
+    """Momentum as the course notes write it, an exponentially weighted average of the gradients:
+    V ← βV + (1−β)·dW, W ← W − α·V, with V starting at 0 (`optimizer=momentum_ewma`).
+
+    torch's SGD with `dampening=β` does the same average, except that its first step sets V = dW (undamped);
+    starting every velocity at zeros makes the first step (1−β)·dW too, so every step is the notes' formula.
+    """
+
+    def __init__(self, params: Any, lr: float = 0.01, beta: float = 0.9, weight_decay: float = 0.0) -> None:
+        super().__init__(params, lr=lr, momentum=beta, dampening=beta, weight_decay=weight_decay)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is not None and "momentum_buffer" not in self.state[p]:
+                    self.state[p]["momentum_buffer"] = torch.zeros_like(p)
+        return super().step(closure)
+
+
 @torch.no_grad()
 def apply_decoupled_decay(optimizer: torch.optim.Optimizer) -> None:
     """θ ← θ − lr·λ·θ for the param groups that carry our own `decoupled_decay` λ (before the optimizer's step)."""

@@ -365,7 +365,16 @@ def _init(c: _Checker) -> None:
 def _optimizer(c: _Checker) -> None:
     c.import_path("optimizer._target_")
     c.number("optimizer.lr", 0, low_open=True)
-    for key in ("momentum", "eps", "weight_decay", "alpha", "dampening", "lr_decay", "initial_accumulator_value"):
+    for key in (
+        "momentum",
+        "beta",
+        "eps",
+        "weight_decay",
+        "alpha",
+        "dampening",
+        "lr_decay",
+        "initial_accumulator_value",
+    ):
         c.number(f"optimizer.{key}", 0)
     c.boolean("optimizer.nesterov")
     c.custom(

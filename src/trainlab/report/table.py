@@ -96,13 +96,14 @@ def print_rich(title: str, rows: list[dict[str, str]]) -> None:
     """The table on the console with rich (plain text when the output is not a terminal)."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=title, title_justify="left")
     for column in rows[0]:
         numeric = column not in ("overrides", "status", "setting")
         table.add_column(column, justify="right" if numeric else "left", overflow="fold")
     for row in rows:
-        table.add_row(*row.values())
+        table.add_row(*(Text(value) for value in row.values()))  # `[dropout,l2]` is text, not markup
     Console(width=max(120, Console().width)).print(table)
 
 

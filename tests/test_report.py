@@ -17,6 +17,7 @@ from helpers.repo_copy import copy_repo, run_typed
 from trainlab.config.errors import UserError
 from trainlab.report import write_report
 from trainlab.report.collect import history, read_sweep
+from trainlab.report.table import short
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY = "trainer.max_epochs=1 trainer.limit_train_batches=2 trainer.limit_val_batches=1 trainer.limit_test_batches=1"
@@ -105,6 +106,14 @@ def test_no_heatmap_unless_exactly_two_keys_are_swept(tmp_path: Path) -> None:
         report = write_report(tmp_path / name, show=False)
         assert not (tmp_path / name / "heatmap.png").exists() and len(report.rows) == 3
         assert not report.figures  # no job has per-epoch values: no curves either
+        assert report.notes == ["val_curves.png: not drawn (no job has a metrics.json history or csv/metrics.csv)"]
+
+
+def test_sampled_floats_are_shown_to_four_significant_digits() -> None:
+    assert short("optimizer.lr=0.0022881136684755237") == "optimizer.lr=0.002288"
+    assert short("regularization.dropout=0.48183138025051464") == "regularization.dropout=0.4818"
+    for kept in ("optimizer.lr=0.001", "optimizer.lr=3e-3", "data.batch_size=256", "model.hidden=[512,512]", "a=1.5"):
+        assert short(kept) == kept
 
 
 def test_a_partial_sweep_lists_failed_and_unfinished_jobs(tmp_path: Path) -> None:

@@ -29,9 +29,11 @@ def write_report(sweep_dir: Path, metric: str | None = None, show: bool = True) 
     if study is not None:
         sweep.trial_states = optuna_plots.trial_states(sweep, study)
     report = Report(job_rows(sweep), fold_rows(sweep))
-    for figure in (plots.plot_curves(sweep), plots.plot_heatmap(sweep)):
-        if figure is not None:
-            report.figures.append(figure)
+    curves = plots.plot_curves(sweep)
+    if curves is None:
+        report.notes.append(f"{plots.CURVES_FILE}: not drawn (no job has a metrics.json history or csv/metrics.csv)")
+    heatmap = plots.plot_heatmap(sweep)
+    report.figures += [figure for figure in (curves, heatmap) if figure is not None]
     if study is not None:
         written, skipped = optuna_plots.plot_study(study, sweep_dir, sweep.metric)
         report.figures += written

@@ -23,7 +23,7 @@ def job_rows(sweep: Sweep) -> list[dict[str, str]]:
             {
                 "rank": str(rank) if scored else "-",
                 "job": job.dir.name,
-                "overrides": " ".join(sweep.changed[job.dir]) or "(none)",
+                "overrides": " ".join(short(o) for o in sweep.changed[job.dir]) or "(none)",
                 sweep.metric: number(job.metrics.get(sweep.metric)),
                 "test/acc": number(job.metrics.get("test/acc")),
                 "epochs": number(job.metrics.get("epochs")),
@@ -56,6 +56,18 @@ def fold_rows(sweep: Sweep) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def short(override: str) -> str:
+    """`optimizer.lr=0.0022881136684755237` → `optimizer.lr=0.002288`: sampled floats to 4 significant digits (the
+    exact value stays in the job's .hydra/overrides.yaml); anything else as it was typed."""
+    key, sep, value = override.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        return override
+    digits = value.lstrip("+-").replace(".", "").lstrip("0")
+    return f"{key}{sep}{number:.4g}" if "." in value and len(digits) > 4 and "e" not in value.lower() else override
 
 
 def mean_std(values: list[Any]) -> str:

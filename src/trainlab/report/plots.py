@@ -64,7 +64,7 @@ def plot_heatmap(sweep: Sweep) -> Path | None:
     (row_key, row_values), (col_key, col_values) = swept.items()
     cells: dict[tuple[str, str], list[float]] = {}
     for job in sweep.jobs:
-        setting = dict(o.partition("=")[::2] for o in sweep.changed[job.dir])
+        setting = {key.lstrip("+~"): value for key, _, value in (o.partition("=") for o in sweep.changed[job.dir])}
         value = job.metrics.get(sweep.metric)
         if sweep.status(job) == "completed" and finite(value):
             cells.setdefault((setting.get(row_key, ""), setting.get(col_key, "")), []).append(float(value))

@@ -336,6 +336,24 @@ def _data(c: _Checker) -> None:
         c.number("data.val_size", 0, integer=True)
     else:
         c.number("data.val_size", 0, train_size, high_open=True, integer=True)
+    _folds(c)
+
+
+def _folds(c: _Checker) -> None:
+    """k-fold CV (`data.folds=k data.fold=i`, trainlab/data/splits.py): k ≥ 2 and 0 ≤ i < k, both or neither."""
+    folds, fold = c.get("data.folds"), c.get("data.fold")
+    if folds in (None, _ABSENT) and fold in (None, _ABSENT):
+        return
+    if folds in (None, _ABSENT):
+        c.problems.append(f"data.fold={show(fold)} needs data.folds=k (k ≥ 2 folds), or drop data.fold")
+    elif not _is_int(folds) or folds < 2:
+        c.fail("data.folds", folds, "not a fold count", "an integer ≥ 2, or null for a hold-out split")
+    elif fold in (None, _ABSENT):
+        c.problems.append(
+            f"data.folds={folds} needs data.fold=i (0 ≤ i < {folds}), or experiment=kfold to run every fold"
+        )
+    elif not _is_int(fold) or not 0 <= fold < folds:
+        c.fail("data.fold", fold, "not a fold of data.folds", f"an integer in [0, {folds - 1}] with data.folds={folds}")
 
 
 def _model(c: _Checker) -> None:

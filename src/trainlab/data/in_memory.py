@@ -17,6 +17,7 @@ from torch import Tensor
 
 from trainlab.config.choices import NORMALIZE_CHOICES
 from trainlab.data.batches import TensorBatches, channel_view, scale_inputs
+from trainlab.data.splits import validation_split
 
 
 class InMemoryDataModule(L.LightningDataModule):
@@ -36,6 +37,8 @@ class InMemoryDataModule(L.LightningDataModule):
         seed: int = 0,
         mirrors: list[str] | None = None,
         augment: bool = False,
+        folds: int | None = None,
+        fold: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # in checkpoints, so eval rebuilds exactly this split and scaling
@@ -47,6 +50,7 @@ class InMemoryDataModule(L.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size
         self.val_size, self.normalize, self.seed = val_size, normalize, seed
         self.augment = augment
+        self.folds, self.fold = folds, fold  # k-fold CV: fold `fold` of `folds` validates (data/splits.py)
         self.mirrors = list(mirrors) if mirrors is not None else self.default_mirrors()
         self.splits: dict[str, tuple[Tensor, Tensor]] = {}
         self.scale = self.shift = torch.empty(0)
@@ -71,10 +75,7 @@ class InMemoryDataModule(L.LightningDataModule):
         data = self._prepared if self._prepared is not None else self.load()
         self._prepared = None
         train_x, train_y = data["train_images"], data["train_labels"]
-        if not 0 <= self.val_size < len(train_y):
-            raise ValueError(f"data.val_size={self.val_size} must be in [0, {len(train_y)})")
-        order = torch.randperm(len(train_y), generator=torch.Generator().manual_seed(self.seed))
-        val_idx, train_idx = order[: self.val_size], order[self.val_size :]
+        train_idx, val_idx = validation_split(train_y, self.val_size, self.seed, self.folds, self.fold)
         self.splits = {
             "train": (train_x[train_idx], train_y[train_idx]),
             "val": (train_x[val_idx], train_y[val_idx]),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from trainlab.config.errors import UserError
-from trainlab.data.tabular import Table, TabularDataModule
+from trainlab.data.tabular import Table, TabularDataModule, plain_arguments
 
 # name → (scikit-learn loader, the tasks its target fits: the first is its own)
 SETS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -30,7 +30,7 @@ class SklearnDataModule(TabularDataModule):
     def __init__(self, name: str, *args: Any, **kwargs: Any) -> None:
         if name not in SETS:
             raise UserError(f"data.name={name} is not a bundled set: must be one of {', '.join(SETS)}")
-        kwargs.setdefault("target", "target")
+        kwargs = plain_arguments({"target": "target", **kwargs})
         super().__init__(*args, **kwargs)
         self.name = name
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
 from trainlab.config.errors import UserError
@@ -28,6 +29,11 @@ from trainlab.data.in_memory import InMemoryDataModule
 # Cells read as a missing value.
 MISSING = frozenset({"", "na", "nan", "n/a", "null", "none", "?"})
 Table = dict[str, np.ndarray]
+
+
+def plain_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Hydra passes lists as ListConfig; checkpoints (`weights_only=True`) may hold plain data only."""
+    return {k: OmegaConf.to_container(v) if isinstance(v, ListConfig | DictConfig) else v for k, v in arguments.items()}
 
 
 def _shown(values: Any, limit: int = 5) -> str:
@@ -268,6 +274,9 @@ class TabularDataModule(InMemoryDataModule):
         mirrors: list[str] | None = None,
         augment: bool = False,
     ) -> None:
+        target, features, categorical = plain_arguments(  # plain lists, for checkpoints
+            {"target": target, "features": features, "categorical": categorical}
+        ).values()
         super().__init__(data_dir, cache_dir, batch_size, eval_batch_size, 0, normalize, seed, mirrors, augment)
         self.targets = [target] if isinstance(target, str) else list(target)
         self.features, self.categorical = features, list(categorical or [])
@@ -331,6 +340,7 @@ class CSVDataModule(TabularDataModule):
 
     def __init__(self, path: str, *args: Any, **kwargs: Any) -> None:
         path = str(Path(path).absolute()) if path else path  # recorded in checkpoints: valid from any folder
+        kwargs = plain_arguments(kwargs)
         super().__init__(*args, **kwargs)
         self.path = path
 

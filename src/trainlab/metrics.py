@@ -100,7 +100,7 @@ class MeanPredictorRMSE(MeanSquaredError):
         self.register_buffer("mean", torch.tensor(target_mean, dtype=torch.float32))
 
     def update(self, preds: Tensor, target: Tensor) -> None:
-        super().update(self.mean.to(target.dtype).expand_as(target), target)
+        super().update(self.mean.to(target.dtype).expand_as(target).contiguous(), target)
 
 
 class RoundedAccuracy(BinaryAccuracy):

@@ -137,7 +137,7 @@ def check_task(c: _Checker) -> None:
 
 def _check_tabular(c: _Checker, data: DictConfig) -> None:
     for key in ("path", "target"):
-        if key in data and OmegaConf.is_missing(data, key):
+        if key in list(data) and OmegaConf.is_missing(data, key):  # `in` skips missing values
             example = "my_table.csv" if key == "path" else "<the column to predict>"
             c.problems.append(f"data.{key} is not set: pass data.{key}={example}")
     for key in ("val_size", "test_size"):

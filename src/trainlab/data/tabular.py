@@ -2,7 +2,8 @@
 
 A table is read whole (`read_table`: column name → numpy array, float with NaN where a value is missing, or
 strings with None), its target encoded for the task, and its rows split: a fixed draw of test rows (the same for
-every seed, so runs are compared on the same rows), then the base class's seeded validation split. Everything fitted
+every seed, so runs are compared on the same rows), then the base class's seeded validation split (both sizes a
+share of all rows, or a row count). Everything fitted
 on the data comes from the training split only (`TableEncoder`): the mean a missing number is filled with, the most
 frequent category a missing category is filled with, the categories that get a one-hot column (one seen only in
 validation or test rows gets all zeros), and the input scaling of the numeric columns (`normalize`; one-hot columns
@@ -110,16 +111,16 @@ def encode_target(table: Table, names: list[str], task: str, source: str) -> Tar
         if is_numeric(column) and not np.all(column == np.round(column)):
             raise UserError(f"{label} holds non-integer numbers: a class label it is not; use task=regression")
         classes = sorted(set(column.tolist()))
+        names_of = [f"{c:g}" if isinstance(c, float) else str(c) for c in classes]
         if task == "binary" and len(classes) != 2:
             raise UserError(
-                f"{label} has {len(classes)} distinct values ({_shown(classes)}): task=binary needs exactly 2"
+                f"{label} has {len(classes)} distinct values ({_shown(names_of)}): task=binary needs exactly 2"
                 + ("; use task=multiclass" if len(classes) > 2 else "")
             )
         if len(classes) < 2:
-            raise UserError(f"{label} has one value only ({_shown(classes)}): nothing to classify")
+            raise UserError(f"{label} has one value only ({_shown(names_of)}): nothing to classify")
         index = {c: i for i, c in enumerate(classes)}
         values = torch.tensor([index[v] for v in column.tolist()], dtype=torch.int64)
-        names_of = [f"{c:g}" if isinstance(c, float) else str(c) for c in classes]
         return Target(values, 1 if task == "binary" else len(classes), names_of)
     for name, column in zip(names, columns, strict=True):
         if not is_numeric(column):
@@ -307,7 +308,9 @@ class TabularDataModule(InMemoryDataModule):
         # A fixed draw (not `seed`): every run of this table is tested on the same rows.
         order = torch.randperm(rows, generator=torch.Generator().manual_seed(0))
         test, train = order[:n_test], order[n_test:]
-        self.val_size = row_count(val_size, len(train), "val_size")
+        self.val_size = row_count(val_size, rows, "val_size")  # a share of all rows, as test_size is
+        if self.val_size >= len(train):
+            raise UserError(f"data.val_size={val_size} and data.test_size={test_size} leave no rows to train on")
         y = self.target.values
         return {"train_images": raw[train], "train_labels": y[train], "test_images": raw[test], "test_labels": y[test]}
 

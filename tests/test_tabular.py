@@ -148,3 +148,12 @@ def test_titanic_and_boston_layouts_run_through_their_experiments(tmp_path: Path
         "experiment=boston", f"data.path={boston_csv(tmp_path / 'housing.csv')}", run_dir=tmp_path / "boston"
     )
     assert boston["test/rmse"] < boston["test/rmse_mean_predictor"] and not math.isnan(boston["test/r2"])
+
+
+def test_passes_per_epoch_repeat_the_training_rows_only(tmp_path: Path) -> None:
+    once, thrice = (module(small_table(tmp_path / "a.csv"), tmp_path, passes_per_epoch=n) for n in (1, 3))
+    assert torch.equal(thrice.splits["train"][0], once.splits["train"][0].repeat(3, 1))
+    assert (
+        torch.equal(thrice.splits["val"][0], once.splits["val"][0]) and len(thrice.train_dataloader()) == 60 // 16 + 1
+    )
+    assert torch.equal(thrice.scale, once.scale)

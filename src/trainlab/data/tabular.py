@@ -274,6 +274,7 @@ class TabularDataModule(InMemoryDataModule):
         seed: int = 0,
         mirrors: list[str] | None = None,
         augment: bool = False,
+        passes_per_epoch: int = 1,
     ) -> None:
         target, features, categorical = plain_arguments(  # plain lists, for checkpoints
             {"target": target, "features": features, "categorical": categorical}
@@ -282,6 +283,9 @@ class TabularDataModule(InMemoryDataModule):
         self.targets = [target] if isinstance(target, str) else list(target)
         self.features, self.categorical = features, list(categorical or [])
         self.task, self.split_sizes = task, (val_size, test_size)
+        if passes_per_epoch < 1:
+            raise UserError(f"data.passes_per_epoch={passes_per_epoch} must be ≥ 1")
+        self.passes_per_epoch = passes_per_epoch
         self.target: Target | None = None
         self.encoder: TableEncoder | None = None
         self.target_stats: dict[str, list[float]] | None = None
@@ -319,6 +323,12 @@ class TabularDataModule(InMemoryDataModule):
         self.encoder = TableEncoder(self.splits["train"][0], self.columns, self.normalize, self.describe())
         self.splits = {name: (self.encoder.transform(x), y) for name, (x, y) in self.splits.items()}
         self.scale, self.shift = self.encoder.scale, self.encoder.shift
+        if self.passes_per_epoch > 1:  # a small table: one epoch sees each training row that many times
+            x, y = self.splits["train"]
+            self.splits["train"] = (
+                x.repeat(self.passes_per_epoch, 1),
+                y.repeat(self.passes_per_epoch, *[1] * (y.ndim - 1)),
+            )
         if self.task in ("regression", "bounded_regression"):
             y = self.splits["train"][1]
             std = y.std(dim=0) if len(y) > 1 else torch.ones(y.shape[1])

@@ -131,10 +131,16 @@ def test_wine_reaches_95_percent_and_its_checkpoint_tests_the_same_with_eval(tmp
 
 @pytest.mark.slow
 def test_diabetes_beats_the_mean_predictor_and_breast_cancer_reports_auroc(train_run, tmp_path: Path) -> None:
-    diabetes = train_run("data=diabetes", "task=regression", run_dir=tmp_path / "diabetes")
+    diabetes = train_run("data=diabetes", "task=regression", "data.passes_per_epoch=1", run_dir=tmp_path / "diabetes")
     assert diabetes["test/rmse"] < diabetes["test/rmse_mean_predictor"] and "train/acc" not in diabetes
     assert diabetes["val/rmse_best"] == min(diabetes["val/rmse_best"], diabetes["val/rmse"])
-    cancer = train_run("task=binary", "data=breast_cancer", "trainer.max_epochs=1", run_dir=tmp_path / "cancer")
+    cancer = train_run(
+        "task=binary",
+        "data=breast_cancer",
+        "trainer.max_epochs=1",
+        "data.passes_per_epoch=1",
+        run_dir=tmp_path / "cancer",
+    )
     assert cancer["test/acc"] > 0.8 and cancer["test/auroc"] > 0.9 and 0 <= cancer["test/f1"] <= 1
 
 

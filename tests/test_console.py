@@ -78,7 +78,9 @@ def test_a_piped_run_prints_one_line_per_epoch_and_nothing_to_skip(tmp_path: Pat
     assert len(lines) == len(set(lines)), output  # no line twice
 
     # The config in a few lines: the chosen options and the overrides; the full one stays in the run dir.
-    assert done.stdout.startswith("train: data=mnist model=mlp init=default optimizer=adam"), done.stdout[:500]
+    assert done.stdout.startswith("train: task=multiclass data=mnist model=mlp init=default optimizer=adam"), (
+        done.stdout[:500]
+    )
     assert f"overrides: {' '.join(SLICE)}" in done.stdout
     assert "_target_" not in done.stdout and (run_dir / ".hydra" / "config.yaml").is_file()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from helpers.config import compose_train
+from helpers.fake_tables import data_dir_with_tables
 from helpers.paths import CONF
 from helpers.repo_copy import copy_repo, run_typed
 from hydra.utils import instantiate
@@ -143,7 +144,8 @@ def test_train_false_tests_a_checkpoint_only(tmp_path: Path, mnist_dir: Path) ->
 @pytest.mark.slow
 def test_glob_sweep_runs_every_saved_experiment(tmp_path: Path, mnist_dir: Path) -> None:
     root = copy_repo(tmp_path / "repo")
-    done = run_typed(f"python src/train.py -m 'experiment=glob(*)' trainer.max_epochs=1 {TINY}", root, mnist_dir)
+    data = data_dir_with_tables(tmp_path / "data", mnist_dir)  # experiment=titanic and boston read a CSV there
+    done = run_typed(f"python src/train.py -m 'experiment=glob(*)' trainer.max_epochs=1 {TINY}", root, data)
     assert done.returncode == 0, done.stderr[-3000:]
     [sweep] = (root / "logs" / "train" / "multiruns").iterdir()
     ran = sorted(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text())[0] for job in sweep.glob("[0-9]*"))

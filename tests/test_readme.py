@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.fake_tables import data_dir_with_tables
 from helpers.paths import CONF, REPO
 from helpers.repo_copy import copy_repo, run_typed
 
@@ -191,8 +192,9 @@ def test_every_readme_command_runs(command: Command, repo: Path, mnist_dir: Path
         argv = [a.replace("<date_time>", sweeps[-1].name) for a in argv]
     else:
         argv = tiny(argv)
+    data = data_dir_with_tables(repo.parent / "data", mnist_dir)  # experiment=titanic and boston read a CSV there
     try:
-        done = run_typed(argv, repo, mnist_dir, timeout=900, env={"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"})
+        done = run_typed(argv, repo, data, timeout=900, env={"WANDB_MODE": "offline", "OMP_NUM_THREADS": "1"})
     except subprocess.TimeoutExpired:
         pytest.fail(f"{command.text} ran over 15 minutes with tiny limits")
     assert done.returncode == 0, f"{shlex.join(argv)}\n{done.stderr[-3000:]}"

@@ -1,4 +1,4 @@
-"""The one LightningModule: trains any classification net built from the `model` config."""
+"""The one LightningModule: trains the net of the `model` config for the `task` (classification or regression)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from typing import Any, NamedTuple
 
 import lightning as L
 import torch
-import torch.nn.functional as F
 from hydra.utils import instantiate
 from torch import Tensor
 from torchmetrics import MeanMetric
@@ -14,23 +13,26 @@ from torchmetrics import MeanMetric
 from trainlab.metrics import EpochMeans, build_metrics, scalars
 from trainlab.optimization import apply_decoupled_decay, build_optimizer, build_scheduler
 from trainlab.regularization import Regularization
+from trainlab.tasks import Task
 
 
 class Objective(NamedTuple):
     """The training objective of one batch: `total` = `loss` (+ `penalty`), the thing backpropagated."""
 
     total: Tensor
-    loss: Tensor  # the data loss: cross-entropy, label-smoothed if asked
+    loss: Tensor  # the data loss of the task (cross-entropy, BCE or MSE), label-smoothed if asked
     logits: Tensor
     penalty: Tensor | None  # λ₁‖θ‖₁ + λ₂‖θ‖²₂, or None when both λ are zero
 
 
 class Classifier(L.LightningModule):
-    """Cross-entropy training of the net `net` builds, logging per-epoch loss, accuracy and the `metrics` group.
+    """Training of the net `net` builds for the `task`, logging per-epoch loss, accuracy and the `metrics` group.
 
-    Its jobs: the objective (loss and penalties from `trainlab.regularization`), per-epoch metrics
-    (`trainlab.metrics`), the lr each epoch starts with, and handing the optimizer config to
+    Its jobs: the objective (the task's loss from `trainlab.tasks`, penalties from `trainlab.regularization`),
+    per-epoch metrics (`trainlab.metrics`), the lr each epoch starts with, and handing the optimizer config to
     `trainlab.optimization`. Every argument is plain data, so checkpoints load with `weights_only=True`.
+    `num_classes` is the net's output units (classes, labels, or regression targets; 1 for binary);
+    `target_stats` (regression: the training split's target `mean` and `std`) maps standardized outputs back.
     """
 
     def __init__(
@@ -42,27 +44,49 @@ class Classifier(L.LightningModule):
         scheduler: dict[str, Any] | None = None,
         regularization: dict[str, Any] | None = None,
         metrics: dict[str, Any] | None = None,
+        task: dict[str, Any] | None = None,
+        target_stats: dict[str, list[float]] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(logger=False)  # loggers get the whole composed config instead (training.py)
         self.net = instantiate(net, in_shape=list(in_shape), num_classes=num_classes)
         self.reg = Regularization.from_config(regularization)
-        self.train_means = EpochMeans()  # cheap device sums: the training step never calls torchmetrics
-        self.eval_metrics = torch.nn.ModuleDict({s: build_metrics(metrics, num_classes) for s in ("val", "test")})
+        self.task = Task.from_config(task)
+        self.task_name = self.task.name
+        # Cheap device sums: the training step never calls torchmetrics (accuracy only for tasks that have one).
+        self.train_means = EpochMeans(self.task.correct if self.task.has_accuracy else None)
+        mean = (target_stats or {}).get("mean")
+        self.eval_metrics = torch.nn.ModuleDict({s: build_metrics(metrics, num_classes, mean) for s in ("val", "test")})
         self.eval_loss = torch.nn.ModuleDict({s: MeanMetric() for s in ("val", "test")})
-        self.register_buffer("val_acc_best", torch.zeros(()), persistent=True)
+        # The best of the task's validation metric so far (val/acc_best, val/rmse_best), kept in checkpoints.
+        self.monitor, self.maximize = (task or {}).get("monitor", "acc"), (task or {}).get("mode", "max") == "max"
+        self.best_name = f"val_{self.monitor}_best"
+        self.register_buffer(self.best_name, torch.tensor(0.0 if self.maximize else float("inf")), persistent=True)
+        # Regression: the net learns standardized targets; its outputs are mapped back to the target's units.
+        scaled = self.task.name == "regression" and target_stats is not None
+        self.register_buffer("target_std", torch.tensor(target_stats["std"]) if scaled else None, persistent=False)
+        self.register_buffer("target_mean", torch.tensor(target_stats["mean"]) if scaled else None, persistent=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        """The logits (regression: the predictions, in the target's units)."""
+        out = self.net(x)
+        if self.target_std is not None:
+            out = torch.addcmul(self.target_mean.to(out.dtype), out, self.target_std.to(out.dtype))
+        return out
+
+    def probabilities(self, logits: Tensor) -> Tensor:
+        """The task's output activation on `logits`: softmax (multi-class), sigmoid (binary, multi-label, bounded
+        regression) or the outputs themselves (regression): what predictions and metrics use."""
+        return self.task.probabilities(logits)
 
     def penalty(self) -> Tensor | None:
         """The regularization penalty of the net as it is now (None: no l1/l2)."""
         return self.reg.penalty(self.net)
 
     def objective(self, x: Tensor, y: Tensor) -> Objective:
-        """The training objective: the data loss (label-smoothed if asked) plus the l1/l2 penalty."""
-        logits = self.net(x)
-        loss = self.reg.loss(logits, y)
+        """The training objective: the task's data loss (label-smoothed if asked) plus the l1/l2 penalty."""
+        logits = self(x)
+        loss = self.task.loss(logits, y, self.reg.label_smoothing)
         penalty = self.penalty()
         return Objective(loss if penalty is None else loss + penalty, loss, logits, penalty)
 
@@ -84,9 +108,9 @@ class Classifier(L.LightningModule):
 
     def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
         x, y = batch
-        logits = self.net(x)
-        self.eval_loss[stage].update(F.cross_entropy(logits, y), weight=len(y))
-        self.eval_metrics[stage].update(logits, y)
+        logits = self(x)
+        self.eval_loss[stage].update(self.task.loss(logits, y), weight=len(y))
+        self.eval_metrics[stage].update(*self.task.metric_inputs(logits, y))
 
     def _eval_results(self, stage: str) -> dict[str, Tensor]:
         """Read and reset a stage's metrics (torchmetrics adds them up over all processes first)."""
@@ -102,17 +126,18 @@ class Classifier(L.LightningModule):
     def on_train_epoch_end(self) -> None:
         means = self.train_means.compute(reduce=lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         self.train_means.reset()
-        self.log_dict({"train/loss": means["loss"], "train/acc": means["acc"]})
+        self.log_dict({f"train/{key}": means[key] for key in ("loss", "acc") if key in means})
         if self.reg.l1 or self.reg.l2:
             self.log("train/penalty", means["penalty"])
         self.log("train/lr", self.epoch_lr)
 
     def on_validation_epoch_end(self) -> None:
         results = self._eval_results("val")
-        if "acc" in results:  # the best val/acc so far (in checkpoints: a resumed run continues it)
-            if not self.trainer.sanity_checking:  # the sanity check's accuracy is not a result
-                torch.maximum(self.val_acc_best, results["acc"], out=self.val_acc_best)
-            results["acc_best"] = self.val_acc_best
+        if self.monitor in results:  # the best val/<monitor> so far (in checkpoints: a resumed run continues it)
+            best = getattr(self, self.best_name)
+            if not self.trainer.sanity_checking:  # the sanity check's value is not a result
+                (torch.maximum if self.maximize else torch.minimum)(best, results[self.monitor], out=best)
+            results[f"{self.monitor}_best"] = best
         self.log_dict(scalars("val", results))
 
     def on_test_epoch_end(self) -> None:

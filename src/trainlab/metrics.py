@@ -5,9 +5,11 @@ share of the step. `EpochMeans` adds one row to a running sum on the device per 
 is read (and, under DDP, summed across processes) once per epoch.
 
 Evaluation (val/test): the `metrics` config group names torchmetrics classes by `_target_`, one entry per metric,
-so per-class accuracy, F1 or a confusion matrix is one config line. Each is logged as `<stage>/<name>`; a metric
-with a vector or matrix value (per-class accuracy, a confusion matrix) as `<stage>/<name>/<i>` or
-`<stage>/<name>/<i>_<j>`. torchmetrics sums its states across DDP processes itself when computing.
+so per-class accuracy, F1 or a confusion matrix is one config line. Each `task` has its own option
+(conf/metrics/<task>.yaml, chosen with the task), fed the task's probabilities (`Task.metric_inputs`). Each is
+logged as `<stage>/<name>`; a metric with a vector or matrix value (per-class accuracy, a confusion matrix) as
+`<stage>/<name>/<i>` or `<stage>/<name>/<i>_<j>`. torchmetrics sums its states across DDP processes itself
+when computing.
 """
 
 from __future__ import annotations
@@ -21,16 +23,27 @@ import torch
 from hydra.utils import get_class, instantiate
 from torch import Tensor
 from torchmetrics import MetricCollection
+from torchmetrics.classification import BinaryAccuracy
+from torchmetrics.regression import MeanSquaredError
 
 # What `conf/metrics/default.yaml` holds: the metrics of a checkpoint saved without a `metrics` config.
 DEFAULT_METRICS = {"acc": {"_target_": "torchmetrics.classification.MulticlassAccuracy", "average": "micro"}}
 
 
-class EpochMeans(torch.nn.Module):
-    """Running sums of (Σ loss·n, Σ correct, Σ n, Σ penalty, steps) over one epoch of training."""
+def multiclass_correct(logits: Tensor, target: Tensor) -> Tensor:
+    return (logits.argmax(dim=1) == target).sum()
 
-    def __init__(self) -> None:
+
+class EpochMeans(torch.nn.Module):
+    """Running sums of (Σ loss·n, Σ correct, Σ n, Σ penalty, steps) over one epoch of training.
+
+    `correct(logits, target)` counts a batch's right answers (the task's, `Task.correct`); None: the task has no
+    accuracy (regression) and `compute` reports none.
+    """
+
+    def __init__(self, correct: Callable[[Tensor, Tensor], Tensor] | None = multiclass_correct) -> None:
         super().__init__()
+        self.correct = correct
         # A plain attribute, not a buffer: DDP broadcasts buffers from rank zero before each forward, which would
         # overwrite every other rank's sums. It follows the data's device on the first update.
         self.sums = torch.zeros(5, dtype=torch.float64)
@@ -41,7 +54,7 @@ class EpochMeans(torch.nn.Module):
             self.sums = self.sums.to(target.device)
         # torch.full is a fill kernel on the device; new_tensor(len(target)) would be a host-to-device copy.
         n = torch.full((), len(target), dtype=torch.float64, device=target.device)
-        correct = (logits.argmax(dim=1) == target).sum()
+        correct = self.correct(logits, target) if self.correct is not None else n.new_zeros(())
         pen = penalty.detach() if penalty is not None else n.new_zeros(())
         row = torch.stack([loss.detach().double() * n, correct.double(), n, pen.double(), n.new_ones(())])
         self.sums.add_(row)
@@ -50,23 +63,51 @@ class EpochMeans(torch.nn.Module):
         """Means over the epoch; `reduce` (e.g. the strategy's sum across processes) runs on the sums first."""
         sums = reduce(self.sums) if reduce is not None else self.sums
         loss_n, correct, n, penalty, steps = sums.unbind()
-        return {"loss": (loss_n / n).float(), "acc": (correct / n).float(), "penalty": (penalty / steps).float()}
+        means = {"loss": (loss_n / n).float(), "penalty": (penalty / steps).float()}
+        if self.correct is not None:
+            means["acc"] = (correct / n).float()
+        return means
 
     def reset(self) -> None:
         self.sums.zero_()
 
 
-def build_metrics(specs: Mapping[str, Any] | None, num_classes: int) -> MetricCollection:
-    """The evaluation metrics of the `metrics` config (None: `DEFAULT_METRICS`); `num_classes` is passed to
-    every metric that takes it and does not set it, so configs need not repeat the data set's class count."""
+def build_metrics(
+    specs: Mapping[str, Any] | None, num_classes: int, target_mean: list[float] | None = None
+) -> MetricCollection:
+    """The evaluation metrics of the `metrics` config (None: `DEFAULT_METRICS`). The data set's class (or label)
+    count and the training split's mean target are passed to every metric that takes them (`num_classes`,
+    `num_labels`, `target_mean`) and does not set them, so configs need not repeat what the data says."""
+    known = {"num_classes": num_classes, "num_labels": num_classes, "target_mean": target_mean}
     metrics = {}
     for name, spec in (DEFAULT_METRICS if specs is None else specs).items():
         if spec is None:  # `metrics.acc=null` drops a metric
             continue
-        takes_classes = "num_classes" in inspect.signature(get_class(spec["_target_"])).parameters
-        extra = {"num_classes": num_classes} if takes_classes and "num_classes" not in spec else {}
+        takes = inspect.signature(get_class(spec["_target_"])).parameters
+        extra = {key: value for key, value in known.items() if key in takes and key not in spec}
         metrics[name] = instantiate(dict(spec), **extra)
     return MetricCollection(metrics)
+
+
+class MeanPredictorRMSE(MeanSquaredError):
+    """The RMSE of always predicting the training split's mean target (`target_mean`), whatever the model says:
+    the baseline a regression must beat, logged beside the model's own RMSE."""
+
+    def __init__(self, target_mean: list[float] | None = None, **kwargs: Any) -> None:
+        super().__init__(squared=False, **kwargs)
+        if target_mean is None:
+            raise ValueError("MeanPredictorRMSE needs the training mean: the data set gives none (not a regression)")
+        self.register_buffer("mean", torch.tensor(target_mean, dtype=torch.float32))
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        super().update(self.mean.to(target.dtype).expand_as(target).contiguous(), target)
+
+
+class RoundedAccuracy(BinaryAccuracy):
+    """Accuracy of a regression to [0, 1]: predictions and targets both rounded at 0.5, then compared."""
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        super().update(preds, (target >= 0.5).long())
 
 
 def scalars(stage: str, values: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -79,7 +79,9 @@ def config_lines(cfg: Any) -> list[str]:
     lines = []
     if HydraConfig.initialized():
         hc = HydraConfig.get()
-        choices = [f"{group}={option}" for group, option in config_order(hc.runtime.choices) if shown(group, option)]
+        picked = hc.runtime.choices
+        choices = [f"{group}={option}" for group, option in config_order(picked) if shown(group, option)]
+        choices = [c for c in choices if c != f"metrics={picked.get('task')}"]  # implied by the task
         lines.append(f"{hc.job.name}: {' '.join(choices)}")
         if hc.overrides.task:
             lines.append(f"overrides: {' '.join(hc.overrides.task)}")

@@ -36,9 +36,9 @@ class Job:
 
 
 def minimize(metric: str) -> bool:
-    """Whether a smaller `metric` is better: losses and errors are minimized, everything else maximized."""
+    """Whether a smaller `metric` is better: losses and errors (rmse, mae) are minimized, everything else maximized."""
     name = metric.rsplit("/", 1)[-1]
-    return "loss" in name or "err" in name
+    return "loss" in name or "err" in name or name.startswith(("rmse", "mse", "mae"))
 
 
 def read_jobs(sweep_dir: Path) -> list[Job]:

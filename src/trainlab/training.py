@@ -35,6 +35,7 @@ from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import parameter_counts, plain_metrics, print_config, print_summary, write_metrics
 from trainlab.regularization import early_stopping_callback
 from trainlab.resume import AlreadyCompleted, check_completed, checkpoint_to_resume, resumed_config, trained
+from trainlab.tasks import task_arguments
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def build_model(cfg: DictConfig, datamodule: InMemoryDataModule) -> Classifier:
         scheduler=plain(cfg.scheduler),
         regularization=plain(cfg.regularization),
         metrics=plain(cfg.get("metrics")),
+        **task_arguments(cfg, datamodule),  # the task, and a regression's target statistics
     )
 
 

@@ -24,6 +24,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 from trainlab.compat import written_value
 from trainlab.config import choices
 from trainlab.config.errors import UserError
+from trainlab.config.tasks import check_task, fit_metrics, is_tabular, test_metrics
 
 _ABSENT = object()
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
@@ -220,11 +221,11 @@ def _top(c: _Checker) -> None:
 def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
     """The metrics a run of `cfg` logs: what `optimized_metric` (or, `during_fit`, a monitor) may name."""
     regularization = cfg.get("regularization") or {}
-    names = list(choices.FIT_METRICS)
+    names = fit_metrics(cfg)  # the task's and the metrics group's
     if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")):
         names.append(choices.PENALTY_METRIC)
     if not during_fit and cfg.get("test", True) is not False:
-        names.extend(choices.TEST_METRICS)
+        names.extend(test_metrics(cfg))
     return names
 
 
@@ -332,7 +333,9 @@ def _data(c: _Checker) -> None:
         "a list of base URLs, or null for the official mirrors",
     )
     train_size = choices.TRAIN_SIZES.get(c.get("data._target_"))
-    if train_size is None:
+    if is_tabular(c.get("data._target_")):
+        pass  # a share of the rows or a row count: checked by trainlab.config.tasks
+    elif train_size is None:
         c.number("data.val_size", 0, integer=True)
     else:
         c.number("data.val_size", 0, train_size, high_open=True, integer=True)
@@ -547,7 +550,12 @@ def problems(cfg: DictConfig) -> list[str]:
     for group, check in GROUPS.items():
         if not group or group in cfg:
             check(checker)
-    for across in (_metrics, _model_uses_regularization, _weight_decay):  # rules that relate keys of two groups
+    for across in (
+        _metrics,
+        _model_uses_regularization,
+        _weight_decay,
+        check_task,
+    ):  # rules that relate keys of two groups
         across(checker)
     return checker.problems
 

@@ -1,7 +1,9 @@
-"""Data sets held in memory as uint8 tensors, batched by indexing."""
+"""Data sets held in memory as tensors (images as uint8, tables as float), batched by indexing."""
 
 from trainlab.data.idx import DataFileError
 from trainlab.data.in_memory import InMemoryDataModule
 from trainlab.data.mnist import MNISTDataModule
+from trainlab.data.sklearn_sets import SklearnDataModule
+from trainlab.data.tabular import CSVDataModule
 
-__all__ = ["DataFileError", "InMemoryDataModule", "MNISTDataModule"]
+__all__ = ["CSVDataModule", "DataFileError", "InMemoryDataModule", "MNISTDataModule", "SklearnDataModule"]

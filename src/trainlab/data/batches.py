@@ -12,9 +12,10 @@ import torch
 from torch import Tensor
 
 
-def channel_view(per_channel: Tensor) -> Tensor:
-    """A per-channel vector (C,) shaped (1, C, 1, 1), to broadcast over a batch of images (N, C, H, W)."""
-    return per_channel.view(1, -1, 1, 1)
+def channel_view(per_channel: Tensor, ndim: int = 4) -> Tensor:
+    """A per-channel vector (C,) shaped (1, C, 1, 1), to broadcast over a batch of images (N, C, H, W); with
+    `ndim=2`, (1, F) for a batch of feature vectors (N, F) (a table's per-column scaling)."""
+    return per_channel.view(1, -1, *([1] * (ndim - 2)))
 
 
 def scale_inputs(images: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
@@ -63,8 +64,8 @@ class TensorBatches:
     ) -> None:
         self.images, self.labels = images, labels
         self.batch_size = batch_size
-        self.scale = channel_view(scale.to(images.device))
-        self.shift = channel_view(shift.to(images.device))
+        self.scale = channel_view(scale.to(images.device), images.ndim)
+        self.shift = channel_view(shift.to(images.device), images.ndim)
         self.shuffle = shuffle
         self.seed, self.epoch = seed, epoch
         self.passes = 0

@@ -81,11 +81,16 @@ class InMemoryDataModule(L.LightningDataModule):
             "val": (train_x[val_idx], train_y[val_idx]),
             "test": (data["test_images"], data["test_labels"]),
         }
+        self.fit_on_train_split()
+
+    def fit_on_train_split(self) -> None:
+        """What the inputs need from the training split only: the input scaling here (a table also fits its
+        imputation and one-hot encoding, `trainlab.data.tabular`)."""
         self.scale, self.shift = input_scaling(self.splits["train"][0], self.normalize)
 
     def scale_inputs(self, images: Tensor, dtype: torch.dtype = torch.float32) -> Tensor:
         """uint8 images → network inputs by the configured `normalize` (what every batch goes through)."""
-        scale, shift = (channel_view(t.to(images.device, dtype)) for t in (self.scale, self.shift))
+        scale, shift = (channel_view(t.to(images.device, dtype), images.ndim) for t in (self.scale, self.shift))
         return scale_inputs(images, scale, shift)
 
     def training_inputs(

@@ -4,7 +4,10 @@ The model contract: what every net (MLP, CNN, and the ones still to come) receiv
 
 - Construction. `conf/model/<name>.yaml` names the class by `_target_`, plus its own arguments; the Classifier
   calls it as `Net(in_shape=…, num_classes=…, **those arguments)`, where `in_shape` (C, H, W) and `num_classes`
-  come from the data module, never from the config. Every argument is plain data (checkpoints hold them).
+  come from the data module, never from the config. A table's `in_shape` is (F,) (its feature count): the MLP
+  takes it (it flattens), the CNN is refused with tables (`trainlab.config.tasks`). `num_classes` is the number of
+  output units the `task` needs (1 for binary, one per label or regression target). Every argument is plain
+  data (checkpoints hold them).
 - Forward. `net(x)` takes a float batch (N, *in_shape), already scaled (and augmented, when training) by the data
   module, and returns logits (N, num_classes): no softmax, the loss is cross-entropy on logits.
 - Keys it honours, passed by its config file: `activation` (a name from `trainlab.config.choices.ACTIVATIONS`,

@@ -23,3 +23,4 @@ def test_cifar10_cpu_composes() -> None:
     assert problems(cfg) == []
     assert cfg.model._target_ == "trainlab.models.FastCNN" and list(cfg.model.widths) == [32, 64, 128]
     assert cfg.trainer.precision == "32-true" and cfg.data.augment and cfg.model.tta_flip
+    assert (cfg.data.augment_crop, cfg.data.augment_flip, cfg.trainer.max_time) == (0, True, "00:00:10:00")

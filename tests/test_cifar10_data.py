@@ -79,6 +79,12 @@ def test_checksum_failure_names_the_file(fake: Path, tmp_path: Path) -> None:
         module(fake, tmp_path / "cache").setup()
 
 
+def test_an_incomplete_local_copy_names_the_missing_files(fake: Path, tmp_path: Path) -> None:
+    (fake / "cifar10" / "cifar-10-batches-py" / "data_batch_2").unlink()
+    with pytest.raises(DataFileError, match=r"cifar-10-batches-py lacks data_batch_2\. Fix: delete that folder"):
+        module(fake, tmp_path / "cache").setup()
+
+
 def test_classes_are_named() -> None:
     assert CIFAR10DataModule.classes[:3] == ("airplane", "automobile", "bird") and len(CIFAR10DataModule.classes) == 10
     assert MNISTDataModule.classes == tuple(str(d) for d in range(10))

@@ -19,6 +19,7 @@ from torch import Tensor
 from trainlab.data.archives import extract_tar, read_pickle
 from trainlab.data.augment import random_crop, random_flip
 from trainlab.data.files import RemoteFile, cached_tensors, check_sha256, fetch
+from trainlab.data.idx import DataFileError
 from trainlab.data.in_memory import InMemoryDataModule
 
 FOLDER = "cifar-10-batches-py"
@@ -129,8 +130,14 @@ class CIFAR10DataModule(InMemoryDataModule):
         """The folder of batch files: the local copy, else the official archive downloaded and extracted."""
         folder = self.data_dir / "cifar10"
         batches = folder / FOLDER
-        if all((batches / name).is_file() for name in (*self.train_batches, *self.test_batches)):
+        missing = [name for name in (*self.train_batches, *self.test_batches) if not (batches / name).is_file()]
+        if not missing:
             return batches
+        if batches.is_dir():
+            raise DataFileError(
+                f"{batches} lacks {', '.join(missing)}. Fix: delete that folder so trainlab downloads and extracts "
+                "the archive again, or copy the missing batch files there"
+            )
         return extract_tar(fetch(self.archive, folder, self.mirrors), folder, FOLDER)
 
     def _decode(self) -> dict[str, Tensor]:

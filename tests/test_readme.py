@@ -35,6 +35,7 @@ TINY = {
 # Commands this machine cannot run, by a piece of their text, and why.
 SKIPPED = {
     "trainer/accelerator=gpu trainer.precision": "needs a CUDA GPU",
+    "experiment=cifar10_94 trainer/accelerator=gpu": "needs a CUDA GPU",
     "trainer=ddp trainer.devices=4": "needs 4 CUDA GPUs",
     "hydra/launcher=slurm": "needs a SLURM cluster (sbatch)",
 }

@@ -27,7 +27,7 @@ BAD = [
     ("train", ["regularizaton.dropout=0.3"], ["regularizaton", "did you mean regularization?"]),
     ("train", ["modle=cnn"], ["modle", "did you mean model?"]),
     ("train", ["trainer.benchmark=true"], ["trainer.benchmark", "++trainer.benchmark=true"]),
-    ("train", ["model=mlpp"], ["model=mlpp", "available: cnn, mlp", "did you mean model=mlp?"]),
+    ("train", ["model=mlpp"], ["model=mlpp", "available: cnn, fast_cnn, mlp,", "did you mean model=mlp?"]),
     ("train", ["init=hee"], ["init=hee", "xavier_uniform", "did you mean init=he?"]),
     ("train", ["trainer/accelerator=tpux"], ["trainer/accelerator=tpux", "auto, cpu, gpu, mps"]),
     ("train", ["model.hidden=[256"], ["model.hidden=[256", "cannot parse"]),

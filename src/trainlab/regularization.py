@@ -11,7 +11,8 @@ Keys and who honours them:
 - `dropout`, `batchnorm`, `batchnorm_order`: honoured by the nets themselves; `conf/model/*.yaml` passes them
   to the net's constructor (`${regularization.dropout}`, …), see the model contract in `trainlab.models`.
 - `augment`: honoured by the data module, which applies its data set's own augmentation to training batches
-  (`InMemoryDataModule.augment_batch`; MNIST: random shifts up to `data.augment_shift` px).
+  (`InMemoryDataModule.augment_batch`; MNIST: random shifts up to `data.augment_shift` px; CIFAR-10: random
+  crops with `data.augment_crop` px of reflected padding and horizontal flips).
 """
 
 from __future__ import annotations

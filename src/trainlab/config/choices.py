@@ -30,7 +30,12 @@ FAN_MODES = ("fan_in", "fan_out")
 NORMALIZE_CHOICES = ("standardize", "minmax", "symmetric", "none")
 
 # Training-set size of each data module (by its `_target_`): data.val_size must be smaller.
-TRAIN_SIZES = {"trainlab.data.MNISTDataModule": 60000, "trainlab.data.mnist.MNISTDataModule": 60000}
+TRAIN_SIZES = {
+    "trainlab.data.MNISTDataModule": 60000,
+    "trainlab.data.mnist.MNISTDataModule": 60000,
+    "trainlab.data.CIFAR10DataModule": 50000,
+    "trainlab.data.cifar10.CIFAR10DataModule": 50000,
+}
 
 # regularization.batchnorm_order
 BATCHNORM_ORDERS = ("before_activation", "after_activation")

@@ -326,6 +326,8 @@ def _data(c: _Checker) -> None:
     c.choice("data.normalize", choices.NORMALIZE_CHOICES)
     c.number("data.seed", 0, MAX_SEED, integer=True)
     c.number("data.augment_shift", 0, integer=True)
+    c.number("data.augment_crop", 0, integer=True)
+    c.boolean("data.augment_flip")
     c.custom(
         "data.mirrors",
         lambda v: v is None or (isinstance(v, ListConfig | list) and all(isinstance(m, str) for m in v)),
@@ -363,6 +365,11 @@ def _model(c: _Checker) -> None:
     c.import_path("model._target_")
     c.int_list("model.hidden")
     c.int_list("model.channels")
+    c.int_list("model.widths")
+    c.number("model.stem", 1, integer=True)
+    c.number("model.pool_every", 1, integer=True)
+    for key in ("channels_last", "compile", "tta_flip"):
+        c.boolean(f"model.{key}")
     c.number("model.dense", 1, integer=True)
     c.choice("model.activation", choices.ACTIVATIONS)
     c.number("model.negative_slope", 0)

@@ -56,6 +56,11 @@ class InMemoryDataModule(L.LightningDataModule):
         self.scale = self.shift = torch.empty(0)
         self._prepared: dict[str, Tensor] | None = None  # what prepare_data loaded, handed to setup once
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names by label, for reports and predictions ("0", "1", … unless a data set names them)."""
+        return tuple(str(label) for label in range(self.num_classes))
+
     def default_mirrors(self) -> list[str]:
         return []
 

@@ -52,6 +52,7 @@ class MNISTDataModule(InMemoryDataModule):
 
     shape = (1, 28, 28)
     num_classes = 10
+    classes = tuple("0123456789")
     files = FILES
 
     def __init__(self, *args: Any, augment_shift: int = 2, **kwargs: Any) -> None:

@@ -1,6 +1,6 @@
 """Plain `nn.Module` networks; the LightningModule that trains them lives in `trainlab.classifier`.
 
-The model contract: what every net (MLP, CNN, and the ones still to come) receives and must honour.
+The model contract: what every net (MLP, CNN, ResNet, FastCNN, PlainCNN, and the ones to come) receives and must honour.
 
 - Construction. `conf/model/<name>.yaml` names the class by `_target_`, plus its own arguments; the Classifier
   calls it as `Net(in_shape=…, num_classes=…, **those arguments)`, where `in_shape` (C, H, W) and `num_classes`
@@ -20,9 +20,14 @@ The model contract: what every net (MLP, CNN, and the ones still to come) receiv
   (init schemes and LSUV walk them, `trainlab.init.weighted_layers`); weights have 2+ dims and biases and norm
   parameters 1 (penalties and weight decay skip the 1-dim ones); dropout is an `nn.Dropout*` module (gradcheck
   turns it off) and batch norm an `nn.BatchNormNd` (train/eval switch its statistics).
+- The conv nets (`image_net.ImageNet`: cnn, resnet, fast_cnn, plain_cnn) also take `channels_last`, `compile` and
+  `tta_flip`, switches of speed and of test-time augmentation that keep the state dict as it is.
 """
 
 from trainlab.models.cnn import CNN
+from trainlab.models.fast_cnn import FastCNN
 from trainlab.models.mlp import MLP
+from trainlab.models.plain_cnn import PlainCNN
+from trainlab.models.resnet import ResNet
 
-__all__ = ["CNN", "MLP"]
+__all__ = ["CNN", "MLP", "FastCNN", "PlainCNN", "ResNet"]

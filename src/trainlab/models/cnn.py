@@ -1,16 +1,17 @@
-"""The course's Keras MNIST convnet, with its widths and dropouts as arguments."""
+"""The course's Keras MNIST convnet, with its widths and dropouts as arguments; any input shape (MNIST, CIFAR-10)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from torch import Tensor, nn
+from torch import nn
 
 from trainlab.models.blocks import BlockSpec
+from trainlab.models.image_net import ImageNet
 
 
-class CNN(nn.Module):
+class CNN(ImageNet):
     """Conv(c1, 3×3) → Conv(c2, 3×3) → MaxPool 2 → Dropout → Flatten → Dense → Dropout → Dense(classes).
 
     `batchnorm` adds BatchNorm2d after each conv (before or after its activation); with maxout each conv or
@@ -26,6 +27,9 @@ class CNN(nn.Module):
         activation: str = "relu",
         conv_dropout: float = 0.25,
         dense_dropout: float = 0.5,
+        channels_last: bool = False,
+        compile: bool = False,
+        tta_flip: bool = False,
         **block: Any,
     ) -> None:
         super().__init__()
@@ -41,6 +45,4 @@ class CNN(nn.Module):
         layers += [nn.Linear(flat, dense * spec.pieces), spec.activation_module(), nn.Dropout(dense_dropout)]
         layers.append(nn.Linear(dense, num_classes))
         self.layers = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.layers(x)
+        self.set_switches(channels_last, compile, tta_flip)

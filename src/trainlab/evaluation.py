@@ -11,6 +11,7 @@ from omegaconf import DictConfig
 from trainlab.classifier import Classifier
 from trainlab.config.errors import UserError
 from trainlab.data import InMemoryDataModule
+from trainlab.evaluation_report import per_class_results
 from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import plain_metrics, print_summary, write_metrics
 from trainlab.training import build_trainer, print_lightning_logs_once
@@ -45,6 +46,7 @@ def evaluate(cfg: DictConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
     finally:
         finish(trainer.loggers, cfg.paths.output_dir, exit_code)
     metrics = plain_metrics(trainer.callback_metrics)
+    metrics.update(per_class_results(trainer))
     metrics.update(ckpt_path=str(cfg.ckpt_path))
     path = Path(cfg.paths.output_dir) / "metrics.json"
     if trainer.is_global_zero:

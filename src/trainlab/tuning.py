@@ -29,10 +29,17 @@ log = logging.getLogger(__name__)
 LR_FIND_PNG = "lr_find.png"
 
 
-def search_trainer(cfg: DictConfig) -> L.Trainer:
-    """A Trainer with the run's settings for the search alone: no callbacks, loggers, checkpoints or bars."""
+def search_trainer(cfg: DictConfig, steps: int) -> L.Trainer:
+    """A Trainer with the run's settings for the search alone: no callbacks, loggers, checkpoints, bars or
+    validation; no epoch limit: the search counts its `steps` (a short epoch, e.g. trainer.limit_train_batches,
+    starts again)."""
     return instantiate(
         cfg.trainer,
+        max_epochs=-1,
+        max_steps=steps,
+        max_time=None,
+        check_val_every_n_epoch=2**31
+        - 1,  # the search looks at training losses only (lr_find resets limit_val_batches)
         callbacks=[],
         logger=False,
         enable_checkpointing=False,
@@ -44,7 +51,7 @@ def search_trainer(cfg: DictConfig) -> L.Trainer:
 def find_lr(cfg: DictConfig, model: Classifier, datamodule: InMemoryDataModule) -> float:
     """Lightning's LR finder: the lr at the steepest loss decrease of an exponential sweep; plots the sweep."""
     tune = cfg.tune
-    finder = Tuner(search_trainer(cfg)).lr_find(
+    finder = Tuner(search_trainer(cfg, tune.num_training)).lr_find(
         model,
         datamodule=datamodule,
         min_lr=tune.min_lr,
@@ -76,7 +83,7 @@ def find_batch_size(cfg: DictConfig, model: Classifier, datamodule: InMemoryData
     """Lightning's batch-size scaler: double the batch until memory runs out (or `max_val`, or the training set's
     size), then keep the largest that fit. It sets `datamodule.batch_size`, which each new train loader reads."""
     tune = cfg.tune
-    size = Tuner(search_trainer(cfg)).scale_batch_size(
+    size = Tuner(search_trainer(cfg, tune.steps_per_trial)).scale_batch_size(
         model,
         datamodule=datamodule,
         mode=tune.scale_mode,

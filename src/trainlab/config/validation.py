@@ -500,6 +500,21 @@ def _gradcheck(c: _Checker) -> None:
     c.number("gradcheck.seed", 0, MAX_SEED, integer=True)
 
 
+def _tune(c: _Checker) -> None:
+    """`tune=lr_find` / `tune=batch_size` (trainlab.tuning)."""
+    c.choice("tune.mode", ("lr_find", "batch_size"))
+    c.boolean("tune.apply")
+    c.number("tune.min_lr", 0, low_open=True)
+    c.number("tune.max_lr", 0, low_open=True)
+    c.number("tune.num_training", 13, integer=True)  # Lightning's suggestion skips the first 10 and the last step
+    c.choice("tune.scale_mode", ("power", "binsearch"))
+    for key in ("init_val", "steps_per_trial", "max_trials", "max_val"):
+        c.number(f"tune.{key}", 1, integer=True)
+    low, high = c.get("tune.min_lr"), c.get("tune.max_lr")
+    if _is_number(low) and _is_number(high) and low >= high:
+        c.fail("tune.min_lr", low, "not below tune.max_lr", f"smaller than {show(high)}")
+
+
 GROUPS: dict[str, Callable[[_Checker], None]] = {
     "": _top,
     "paths": _paths,
@@ -511,6 +526,7 @@ GROUPS: dict[str, Callable[[_Checker], None]] = {
     "regularization": _regularization,
     "trainer": _trainer,
     "gradcheck": _gradcheck,
+    "tune": _tune,
 }
 
 

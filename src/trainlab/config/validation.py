@@ -199,6 +199,10 @@ def _top(c: _Checker) -> None:
     c.boolean("print_config")
     c.boolean("resume")
     c.string("optimized_metric")
+    c.choice("device", ("auto", "cpu", "cuda"))  # src/predict.py
+    if c.get("task_name") in ENSEMBLE_TASKS:
+        _ensemble_checkpoints(c)
+        return
     c.string("ckpt_path", nullable=True)
     c.custom(
         "tags",
@@ -215,6 +219,27 @@ def _top(c: _Checker) -> None:
             c.problems.append("train=false tests a checkpoint without training: pass ckpt_path=<file>.ckpt")
         if c.get("test") is False:
             c.problems.append("train=false with test=false does nothing: drop one of them")
+
+
+# Entry points whose ckpt_path may also be a list of checkpoints or a run/sweep dir (an ensemble).
+ENSEMBLE_TASKS = ("eval", "predict")
+
+
+def _ensemble_checkpoints(c: _Checker) -> None:
+    """eval/predict: `ckpt_path` is a .ckpt file, a run or sweep dir, or a list of them; each must exist."""
+    value = c.get("ckpt_path")
+    if value is _ABSENT:
+        return
+    entries = list(value) if isinstance(value, ListConfig | list) else [value]
+    if not entries or not all(isinstance(e, str) and e for e in entries):
+        c.fail("ckpt_path", value, "not a checkpoint", "a .ckpt file, a run or sweep dir, or a list: [a.ckpt,b.ckpt]")
+        return
+    for entry in entries:
+        if not Path(entry).exists():
+            where = "" if Path(entry).is_absolute() else f" (relative to {os.getcwd()})"
+            c.problems.append(
+                f"ckpt_path={entry}: no such file or folder{where}; pass .ckpt files, a run dir or a sweep dir"
+            )
 
 
 def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:

@@ -126,6 +126,22 @@ def test_bad_inputs_are_one_line_naming_the_file(
     assert not (tmp_path / "run" / "predictions.csv").exists()
 
 
+def test_unset_and_missing_checkpoints_and_inputs_are_named(tmp_path: Path) -> None:
+    from trainlab.config.validation import problems
+
+    assert problems(compose_config("predict")) == [
+        "ckpt_path is not set: pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list of them, or a "
+        "sweep dir)",
+        "inputs is not set: pass inputs=<images.npy>, a PNG/JPEG file or a folder of them",
+    ]
+    (tmp_path / "a.ckpt").write_bytes(b"")
+    found = problems(compose_config("eval", [f"ckpt_path=[{tmp_path / 'a.ckpt'},{tmp_path / 'b.ckpt'}]"]))
+    assert found == [
+        f"ckpt_path={tmp_path / 'b.ckpt'}: no such file or folder; pass .ckpt files, a run dir or a sweep dir"
+    ]
+    assert problems(compose_config("eval", [f"ckpt_path={tmp_path}"])) == []  # a folder: resolved when it runs
+
+
 @pytest.mark.slow
 def test_predict_with_the_default_paths_in_a_copy_of_the_repo(checkpoint: Path, mnist_dir: Path, tmp_path) -> None:
     copy = copy_repo(tmp_path / "repo")

@@ -47,3 +47,23 @@ def test_batch_size_scaler_changes_the_batch_size_training_uses(train_run, tmp_p
     assert checkpoint["global_step"] == 8
     assert checkpoint["datamodule_hyper_parameters"]["batch_size"] == 128
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
+
+
+def test_tune_settings_that_cannot_work_are_refused(tmp_path: Path) -> None:
+    from helpers.config import compose_train
+
+    from trainlab.config.validation import problems
+
+    ckpt = tmp_path / "a.ckpt"
+    ckpt.write_bytes(b"")
+    assert problems(compose_train(["tune=lr_find"])) == []
+    assert problems(compose_train(["tune=lr_find", f"ckpt_path={ckpt}"])) == [
+        "tune=lr_find searches from the initial weights: drop ckpt_path and resume"
+    ]
+    assert problems(compose_train(["tune=batch_size", "train=false", f"ckpt_path={ckpt}"]))[-1] == (
+        "tune=batch_size with train=false does nothing: drop one of them"
+    )
+    assert problems(compose_train(["tune=lr_find", "tune.min_lr=1", "tune.max_lr=0.1"])) == [
+        "tune.min_lr=1 is not below tune.max_lr: must be smaller than 0.1"
+    ]
+    assert problems(compose_train(["tune=lr_find", "tune.num_training=5"]))[0].startswith("tune.num_training=5 is")

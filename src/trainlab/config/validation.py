@@ -227,6 +227,13 @@ ENSEMBLE_TASKS = ("eval", "predict")
 
 def _ensemble_checkpoints(c: _Checker) -> None:
     """eval/predict: `ckpt_path` is a .ckpt file, a run or sweep dir, or a list of them; each must exist."""
+    unset = {
+        "ckpt_path": "pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list of them, or a sweep dir)",
+        "inputs": "pass inputs=<images.npy>, a PNG/JPEG file or a folder of them",
+    }
+    for key, fix in unset.items():
+        if key in list(c.cfg) and OmegaConf.is_missing(c.cfg, key):  # (`key in cfg` is false for ???)
+            c.problems.append(f"{key} is not set: {fix}")
     value = c.get("ckpt_path")
     if value is _ABSENT:
         return
@@ -535,6 +542,11 @@ def _tune(c: _Checker) -> None:
     c.choice("tune.scale_mode", ("power", "binsearch"))
     for key in ("init_val", "steps_per_trial", "max_trials", "max_val"):
         c.number(f"tune.{key}", 1, integer=True)
+    mode = c.get("tune.mode")
+    if mode is not _ABSENT and (c.get("resume") is True or c.get("ckpt_path") not in (None, _ABSENT)):
+        c.problems.append(f"tune={mode} searches from the initial weights: drop ckpt_path and resume")
+    if mode is not _ABSENT and c.get("train") is False:
+        c.problems.append(f"tune={mode} with train=false does nothing: drop one of them")
     low, high = c.get("tune.min_lr"), c.get("tune.max_lr")
     if _is_number(low) and _is_number(high) and low >= high:
         c.fail("tune.min_lr", low, "not below tune.max_lr", f"smaller than {show(high)}")

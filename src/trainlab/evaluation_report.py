@@ -76,7 +76,7 @@ def report(results: Mapping[str, Tensor], names: Sequence[str], prefix: str = "t
 
 
 def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: str = "test confusion matrix") -> None:
-    """A confusion-matrix heat map, rows normalized to the true class's share, with the counts written in."""
+    """A confusion-matrix heat map, each row as shares of its true class, with the (non-zero) counts written in."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -89,11 +89,10 @@ def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: s
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
     fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
-    if k <= 30:  # counts stay legible up to about this many classes
-        for i in range(k):
-            for j in range(k):
-                color = "white" if shares[i, j] > 0.5 else "black"
-                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
+    if k <= 30:  # counts stay legible up to about this many classes; zeros are left blank
+        for i, j in counts.nonzero().tolist():
+            color = "white" if shares[i, j] > 0.5 else "black"
+            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
     ticks = range(k)
     ax.set_xticks(ticks, names, rotation=90 if max(map(len, names), default=0) > 2 else 0)
     ax.set_yticks(ticks, names)

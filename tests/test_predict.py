@@ -126,14 +126,18 @@ def test_bad_inputs_are_one_line_naming_the_file(
     assert not (tmp_path / "run" / "predictions.csv").exists()
 
 
-def test_unset_and_missing_checkpoints_and_inputs_are_named(tmp_path: Path) -> None:
+def test_unset_and_missing_checkpoints_and_inputs_are_named(
+    checkpoint: Path, cache_dir, tmp_path: Path, capsys
+) -> None:
     from trainlab.config.validation import problems
 
-    assert problems(compose_config("predict")) == [
-        "ckpt_path is not set: pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list of them, or a "
-        "sweep dir)",
-        "inputs is not set: pass inputs=<images.npy>, a PNG/JPEG file or a folder of them",
-    ]
+    for overrides, expected in (
+        ([], "ckpt_path is not set: pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list"),
+        ([f"ckpt_path={checkpoint}"], "inputs is not set: pass inputs=<images.npy>, a PNG/JPEG file or a folder"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            predict_in_process(overrides, tmp_path / "run", cache_dir)
+        assert exit_info.value.code == 2 and capsys.readouterr().err.startswith(f"error: {expected}")
     (tmp_path / "a.ckpt").write_bytes(b"")
     found = problems(compose_config("eval", [f"ckpt_path=[{tmp_path / 'a.ckpt'},{tmp_path / 'b.ckpt'}]"]))
     assert found == [

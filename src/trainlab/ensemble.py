@@ -15,7 +15,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from omegaconf import DictConfig, ListConfig
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
 from trainlab.checkpoints import load_checkpoint
@@ -23,6 +23,19 @@ from trainlab.classifier import Classifier
 from trainlab.config.errors import UserError
 from trainlab.data import InMemoryDataModule
 from trainlab.evaluation_report import model_task
+
+# What to pass when a key the command needs is still `???`.
+REQUIRED = {
+    "ckpt_path": "pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list of them, or a sweep dir)",
+    "inputs": "pass inputs=<images.npy>, a PNG/JPEG file or a folder of them",
+}
+
+
+def required(cfg: DictConfig, key: str) -> Any:
+    """`cfg[key]`, or a one-line error saying how to set it when it is still `???`."""
+    if OmegaConf.is_missing(cfg, key):
+        raise UserError(f"{key} is not set: {REQUIRED[key]}")
+    return cfg[key]
 
 
 def checkpoint_paths(ckpt_path: Any) -> list[Path]:

@@ -21,6 +21,7 @@ from trainlab.ensemble import (
     checkpoint_paths,
     load_member,
     mean_probabilities,
+    required,
 )
 from trainlab.evaluation_report import (
     CONFUSION_PNG,
@@ -53,7 +54,7 @@ def recorded_datamodule(cfg: DictConfig, checkpoint: dict[str, Any]) -> InMemory
 
 def evaluate_checkpoints(cfg: DictConfig) -> dict[str, Any]:
     """`src/eval.py`: test the checkpoint `cfg.ckpt_path` names, or the ensemble of several (a list, a sweep dir)."""
-    paths = checkpoint_paths(cfg.ckpt_path)
+    paths = checkpoint_paths(required(cfg, "ckpt_path"))
     if len(paths) == 1:
         return evaluate(cfg, load_checkpoint(str(paths[0])), str(paths[0]))
     return evaluate_ensemble(cfg, [load_member(cfg, path) for path in paths])

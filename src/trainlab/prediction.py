@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from torch import Tensor
 
 from trainlab.config.errors import UserError
-from trainlab.ensemble import Member, check_compatible, checkpoint_paths, load_member, mean_probabilities
+from trainlab.ensemble import Member, check_compatible, checkpoint_paths, load_member, mean_probabilities, required
 from trainlab.evaluation_report import class_names
 
 log = logging.getLogger(__name__)
@@ -138,10 +138,11 @@ def write_predictions(path: Path, labels: Sequence[str], probabilities: Tensor, 
 
 def predict(cfg: DictConfig) -> Path:
     """Predict `cfg.inputs` with the checkpoint(s) `cfg.ckpt_path` names; return the path of predictions.csv."""
-    members = [load_member(cfg, path) for path in checkpoint_paths(cfg.ckpt_path)]
+    paths, inputs = checkpoint_paths(required(cfg, "ckpt_path")), str(required(cfg, "inputs"))
+    members = [load_member(cfg, path) for path in paths]
     check_compatible(members)
     hparams = members[0].model.hparams
-    images, labels = read_inputs(str(cfg.inputs), list(hparams["in_shape"]))
+    images, labels = read_inputs(inputs, list(hparams["in_shape"]))
     device = device_of(str(cfg.device))
     batch_size = int(cfg.data.eval_batch_size)
     probabilities = mean_probabilities([member_probabilities(m, images, batch_size, device) for m in members])

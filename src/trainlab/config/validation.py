@@ -227,13 +227,6 @@ ENSEMBLE_TASKS = ("eval", "predict")
 
 def _ensemble_checkpoints(c: _Checker) -> None:
     """eval/predict: `ckpt_path` is a .ckpt file, a run or sweep dir, or a list of them; each must exist."""
-    unset = {
-        "ckpt_path": "pass ckpt_path=<run dir>/checkpoints/<file>.ckpt (an ensemble: a list of them, or a sweep dir)",
-        "inputs": "pass inputs=<images.npy>, a PNG/JPEG file or a folder of them",
-    }
-    for key, fix in unset.items():
-        if key in list(c.cfg) and OmegaConf.is_missing(c.cfg, key):  # (`key in cfg` is false for ???)
-            c.problems.append(f"{key} is not set: {fix}")
     value = c.get("ckpt_path")
     if value is _ABSENT:
         return

@@ -155,8 +155,3 @@ def test_predict_with_the_default_paths_in_a_copy_of_the_repo(checkpoint: Path, 
     (run,) = (copy / "logs" / "predict" / "runs").iterdir()
     assert len((run / "predictions.csv").read_text().splitlines()) == 3
     assert f"predictions written to {run / 'predictions.csv'}" in done.stdout
-    bad = run_typed(f"python src/predict.py ckpt_path={checkpoint} inputs=missing.npy", copy, mnist_dir)
-    assert bad.returncode == 2 and bad.stderr.strip() == (
-        "error: inputs=missing.npy: no such file or folder; pass a .npy file or a folder of PNG/JPEG images"
-    )
-    assert len(list((copy / "logs" / "predict" / "runs").iterdir())) == 1  # the failed run left no run dir

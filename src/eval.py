@@ -1,4 +1,5 @@
-"""Test a checkpoint: `python src/eval.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt`."""
+"""Test a checkpoint: `python src/eval.py ckpt_path=logs/train/runs/<run>/checkpoints/last.ckpt`; an ensemble:
+`ckpt_path=[a.ckpt,b.ckpt]` or `ckpt_path=logs/train/multiruns/<sweep>` (each job's best checkpoint)."""
 
 from pathlib import Path
 
@@ -16,14 +17,12 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
 @hydra.main(version_base="1.3", config_path="../conf", config_name="eval")
 def main(cfg: DictConfig) -> None:
     def task() -> None:
-        from trainlab.checkpoints import load_checkpoint
         from trainlab.hardware import check_accelerator
 
-        checkpoint = load_checkpoint(cfg.get("ckpt_path"))
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
-        from trainlab.evaluation import evaluate
+        from trainlab.evaluation import evaluate_checkpoints
 
-        evaluate(cfg, checkpoint)
+        evaluate_checkpoints(cfg)  # one checkpoint, or an ensemble: a list of them or a sweep dir
 
     run_reporting_errors(task, cfg)  # cfg is validated first, before torch loads
 

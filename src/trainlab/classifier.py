@@ -103,14 +103,16 @@ class Classifier(L.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         self._eval_step(batch, "val")
 
-    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
-        self._eval_step(batch, "test")
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        # Handed to the callbacks' on_test_batch_end (the per-class report, an ensemble's probabilities).
+        return {"logits": self._eval_step(batch, "test"), "target": batch[1]}
 
-    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> None:
+    def _eval_step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         x, y = batch
         logits = self(x)
         self.eval_loss[stage].update(self.task.loss(logits, y), weight=len(y))
         self.eval_metrics[stage].update(*self.task.metric_inputs(logits, y))
+        return logits
 
     def _eval_results(self, stage: str) -> dict[str, Tensor]:
         """Read and reset a stage's metrics (torchmetrics adds them up over all processes first)."""

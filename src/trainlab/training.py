@@ -28,6 +28,7 @@ from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
+from trainlab.evaluation_report import PerClassReport, per_class_results
 from trainlab.init import init_from_config
 from trainlab.loggers.csv_logger import rewind_csv_loggers
 from trainlab.loggers.redact import redact
@@ -36,6 +37,7 @@ from trainlab.outputs import parameter_counts, plain_metrics, print_config, prin
 from trainlab.regularization import early_stopping_callback
 from trainlab.resume import AlreadyCompleted, check_completed, checkpoint_to_resume, resumed_config, trained
 from trainlab.tasks import task_arguments
+from trainlab.tuning import tune
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     if stop_flag is not None:
         callbacks.append(StopOnSignal(stop_flag))
     callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
+    callbacks.append(PerClassReport())  # test: per-class accuracy, macro F1, confusion matrix (confusion.png)
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **flags)
@@ -122,6 +125,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if ckpt_path:  # another net's checkpoint: one line here, not a load_state_dict traceback inside fit
         check_same_net(ckpt_path, model.hparams.net, model.hparams.in_shape, model.hparams.num_classes)
     init_from_config(model.net, plain(cfg.init), datamodule)
+    if cfg.get("tune") and not tune(cfg, model, datamodule):  # tune=lr_find|batch_size: print the suggestion, stop
+        return {}
     with signal_guard() as stop_flag:
         trainer = build_trainer(cfg, stop_flag)
         return fit_and_test(Run(cfg, trainer, model, datamodule, ckpt_path, stop_flag))
@@ -187,6 +192,7 @@ def fit_then_test(run: Run, start: float, known: dict[str, Any]) -> dict[str, An
     if cfg.get("test", True):
         run_test(trainer, model, datamodule, best or None, stop_flag)
         metrics.update(plain_metrics(trainer.callback_metrics))
+        metrics.update(per_class_results(trainer))
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
     metrics.update(parameter_counts(model.net))
     metrics.update(tags=list(cfg.get("tags") or []))

@@ -200,6 +200,10 @@ def _top(c: _Checker) -> None:
     c.boolean("print_config")
     c.boolean("resume")
     c.string("optimized_metric")
+    c.choice("device", ("auto", "cpu", "cuda"))  # src/predict.py
+    if c.get("task_name") in ENSEMBLE_TASKS:
+        _ensemble_checkpoints(c)
+        return
     c.string("ckpt_path", nullable=True)
     c.custom(
         "tags",
@@ -216,6 +220,27 @@ def _top(c: _Checker) -> None:
             c.problems.append("train=false tests a checkpoint without training: pass ckpt_path=<file>.ckpt")
         if c.get("test") is False:
             c.problems.append("train=false with test=false does nothing: drop one of them")
+
+
+# Entry points whose ckpt_path may also be a list of checkpoints or a run/sweep dir (an ensemble).
+ENSEMBLE_TASKS = ("eval", "predict")
+
+
+def _ensemble_checkpoints(c: _Checker) -> None:
+    """eval/predict: `ckpt_path` is a .ckpt file, a run or sweep dir, or a list of them; each must exist."""
+    value = c.get("ckpt_path")
+    if value is _ABSENT:
+        return
+    entries = list(value) if isinstance(value, ListConfig | list) else [value]
+    if not entries or not all(isinstance(e, str) and e for e in entries):
+        c.fail("ckpt_path", value, "not a checkpoint", "a .ckpt file, a run or sweep dir, or a list: [a.ckpt,b.ckpt]")
+        return
+    for entry in entries:
+        if not Path(entry).exists():
+            where = "" if Path(entry).is_absolute() else f" (relative to {os.getcwd()})"
+            c.problems.append(
+                f"ckpt_path={entry}: no such file or folder{where}; pass .ckpt files, a run dir or a sweep dir"
+            )
 
 
 def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
@@ -537,6 +562,26 @@ def _gradcheck(c: _Checker) -> None:
     c.number("gradcheck.seed", 0, MAX_SEED, integer=True)
 
 
+def _tune(c: _Checker) -> None:
+    """`tune=lr_find` / `tune=batch_size` (trainlab.tuning)."""
+    c.choice("tune.mode", ("lr_find", "batch_size"))
+    c.boolean("tune.apply")
+    c.number("tune.min_lr", 0, low_open=True)
+    c.number("tune.max_lr", 0, low_open=True)
+    c.number("tune.num_training", 13, integer=True)  # Lightning's suggestion skips the first 10 and the last step
+    c.choice("tune.scale_mode", ("power", "binsearch"))
+    for key in ("init_val", "steps_per_trial", "max_trials", "max_val"):
+        c.number(f"tune.{key}", 1, integer=True)
+    mode = c.get("tune.mode")
+    if mode is not _ABSENT and (c.get("resume") is True or c.get("ckpt_path") not in (None, _ABSENT)):
+        c.problems.append(f"tune={mode} searches from the initial weights: drop ckpt_path and resume")
+    if mode is not _ABSENT and c.get("train") is False:
+        c.problems.append(f"tune={mode} with train=false does nothing: drop one of them")
+    low, high = c.get("tune.min_lr"), c.get("tune.max_lr")
+    if _is_number(low) and _is_number(high) and low >= high:
+        c.fail("tune.min_lr", low, "not below tune.max_lr", f"smaller than {show(high)}")
+
+
 GROUPS: dict[str, Callable[[_Checker], None]] = {
     "": _top,
     "paths": _paths,
@@ -548,6 +593,7 @@ GROUPS: dict[str, Callable[[_Checker], None]] = {
     "regularization": _regularization,
     "trainer": _trainer,
     "gradcheck": _gradcheck,
+    "tune": _tune,
 }
 
 

@@ -36,7 +36,7 @@ def default_threads(cores: int | None = None, launcher: Any = None) -> int:
     cores = cores or usable_cores()
     target = str(launcher.get("_target_", "")) if launcher is not None else ""
     if "submitit" in target and launcher.get("cpus_per_task"):
-        return int(launcher.cpus_per_task)
+        return int(launcher.get("cpus_per_task"))
     if "joblib" in target:
         n_jobs = int(launcher.get("n_jobs") or 1)
         parallel = cores + 1 + n_jobs if n_jobs < 0 else n_jobs  # joblib's -1: as many as cores

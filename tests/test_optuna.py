@@ -140,10 +140,10 @@ def test_a_sweep_that_keeps_failing_stops_with_one_line(tmp_path: Path) -> None:
 
 def test_pruning_stops_a_hopeless_trial_early(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    median = "{_target_: optuna.pruners.MedianPruner, n_startup_trials: 1, n_warmup_steps: 0}"
-    code, _, err = sweep_toy(sweep, "x=1.0", "hydra.sweeper.n_trials=1", f"hydra.sweeper.pruner={median}")
+    median = ["hydra/sweeper/pruner=median", "hydra.sweeper.pruner.n_startup_trials=1"]
+    code, _, err = sweep_toy(sweep, "x=1.0", "hydra.sweeper.n_trials=1", *median)
     assert code == 0, err
-    code, out, err = sweep_toy(sweep, "x=0.1", "hydra.sweeper.n_trials=2", f"hydra.sweeper.pruner={median}")
+    code, out, err = sweep_toy(sweep, "x=0.1", "hydra.sweeper.n_trials=2", *median)
     assert code == 0, err
     study = load(sweep)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE, TrialState.PRUNED]

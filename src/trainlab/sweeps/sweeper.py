@@ -19,7 +19,7 @@ from typing import Any
 
 import optuna
 from hydra.core.plugins import Plugins
-from hydra.core.utils import JobReturn
+from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext, TaskFunction
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
@@ -84,6 +84,7 @@ class OptunaSweeper:
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
     def sweep(self, arguments: list[str]) -> None:
+        optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own line per trial
         space = parse_space(self.params, arguments)
         study, spec = self.open_study(space)
         extend = None
@@ -216,13 +217,14 @@ def output_dir(ret: JobReturn) -> Path | None:
 
 def outcome(ret: JobReturn) -> tuple[TrialState, float | None, str]:
     """How a job ended, for the study: (state, value, why it failed)."""
-    try:
-        value = ret.return_value
-    except optuna.TrialPruned as pruned:
-        return TrialState.PRUNED, None, str(pruned) or "pruned"
-    except Exception as err:
+    # JobReturn.return_value would print "Error executing job …" and raise: the job's exception is read directly.
+    if ret.status != JobStatus.COMPLETED:
+        err = ret._return_value
+        if isinstance(err, optuna.TrialPruned):
+            return TrialState.PRUNED, None, str(err) or "pruned"
         lines = [line for line in str(err).splitlines() if line.strip()]
         return TrialState.FAIL, None, f"{type(err).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    value = ret.return_value
     job_dir = output_dir(ret)
     status = job_status(job_dir) if job_dir else None
     if status == "diverged":

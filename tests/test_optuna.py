@@ -4,16 +4,13 @@ each job's thread count. The sweeps of real training runs are in tests/test_optu
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import sys
 from pathlib import Path
 
 import optuna
 import pytest
 import yaml
-from helpers.paths import CONF
+from helpers.toy_sweep import sweep_in_process as sweep_toy
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
@@ -22,25 +19,6 @@ from trainlab.sweeps.results import RESULTS_FILE
 from trainlab.sweeps.search_space import grid_choices, parse_space
 from trainlab.sweeps.storage import open_storage, storage_spec
 from trainlab.sweeps.threads import default_threads, set_threads
-
-
-def sweep_toy(sweep_dir: Path, *overrides: str) -> tuple[int, str, str]:
-    """`python -m helpers.toy_sweep -m …` in this process; (exit code, stdout, stderr)."""
-    from helpers import toy_sweep
-
-    argv = ["toy_sweep", "-m", f"hydra.searchpath=[file://{CONF}]", f"hydra.sweep.dir={sweep_dir}", *overrides]
-    out, err = io.StringIO(), io.StringIO()
-    code = 0
-    old_argv = sys.argv
-    sys.argv = argv
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            toy_sweep.main()
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    finally:
-        sys.argv = old_argv
-    return code, out.getvalue(), err.getvalue()
 
 
 def load(sweep_dir: Path) -> optuna.Study:

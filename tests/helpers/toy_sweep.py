@@ -5,8 +5,11 @@ trial as trainlab's pruning callback does, so a small `x` is hopeless from the f
 with that `x` raise. Each job writes `steps.json` (the steps it ran, its pid) into its own dir.
 """
 
+import contextlib
+import io
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from trainlab.sweeps.trial import current_trial, should_stop
+
+CONF = Path(__file__).resolve().parents[2] / "conf"  # trainlab's, for hydra/sweeper=optuna
 
 
 @hydra.main(version_base="1.3", config_path=".", config_name="toy_sweep")
@@ -36,6 +41,23 @@ def main(cfg: DictConfig) -> float:
     finally:
         (out / "steps.json").write_text(json.dumps({"steps": steps, "pid": os.getpid()}))
     return value
+
+
+def sweep_in_process(sweep_dir: Path, *overrides: str) -> tuple[int, str, str]:
+    """`python -m helpers.toy_sweep -m hydra.sweep.dir=<sweep_dir> overrides…`, in this process: (exit code,
+    stdout, stderr)."""
+    argv = ["toy_sweep", "-m", f"hydra.searchpath=[file://{CONF}]", f"hydra.sweep.dir={sweep_dir}", *overrides]
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    old_argv, sys.argv = sys.argv, argv
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exit_:
+        code = int(exit_.code or 0)
+    finally:
+        sys.argv = old_argv
+    return code, out.getvalue(), err.getvalue()
 
 
 if __name__ == "__main__":

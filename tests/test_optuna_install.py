@@ -19,8 +19,8 @@ site, editable_src = sys.argv[1], sys.argv[2]
 sys.path = [site] + [p for p in sys.path if p != editable_src]
 from hydra.core.plugins import Plugins
 from hydra.plugins.sweeper import Sweeper
-found = {f"{p.__module__}.{p.__name__}": sys.modules[p.__module__].__file__ for p in Plugins.instance().discover(Sweeper)}
-print(json.dumps(found))
+sweepers = Plugins.instance().discover(Sweeper)
+print(json.dumps({f"{p.__module__}.{p.__name__}": sys.modules[p.__module__].__file__ for p in sweepers}))
 """
 
 

@@ -81,11 +81,24 @@ def test_tpe_sweep_writes_its_storage_and_the_same_command_continues_to_n_trials
     assert [t.number for t in study.trials] == [0, 1, 2, 3, 4]
     assert all(t.state == TrialState.COMPLETE for t in study.trials)
     assert sorted(p.name for p in sweep.iterdir() if p.name.isdigit()) == ["0", "1", "2", "3", "4"]
+    assert len({t.params["x"] for t in study.trials}) == 5  # the continued sampler does not repeat the first draws
     assert (
         study.best_value
         == max(t.value for t in study.trials)
         == yaml.safe_load((sweep / RESULTS_FILE).read_text())["best_value"]
     )
+
+
+def test_a_trial_an_interrupted_sweep_left_running_is_failed_and_not_counted(tmp_path: Path) -> None:
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    left = optuna.create_study(storage=f"sqlite:///{sweep / 'optuna.db'}", study_name="sweep", direction="maximize")
+    left.ask()  # the sweep was killed while this trial ran
+    code, _, err = sweep_toy(sweep, "x=interval(0,1)", "hydra.sweeper.n_trials=2")
+    assert code == 0, err
+    study = load(sweep)
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]
+    assert study.trials[0].user_attrs == {"trainlab.interrupted": True}
 
 
 def test_a_job_that_raises_is_a_failed_trial_and_the_sweep_goes_on(tmp_path: Path) -> None:

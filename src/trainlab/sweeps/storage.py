@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,11 @@ def is_url(spec: str) -> bool:
     return "://" in spec
 
 
+@functools.cache
 def open_storage(spec: str) -> Any:
-    """The Optuna storage `spec` names (made if missing: the folder of an SQLite or Journal file too)."""
+    """The Optuna storage `spec` names (made if missing: the folder of an SQLite or Journal file too). One per
+    process: opening an RDB storage checks its tables (seconds), and the sweeper's jobs in its own process (the
+    basic launcher) use the same one."""
     import optuna
 
     if not is_url(spec):

@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 from optuna.trial import TrialState
 
 from trainlab.config.errors import UserError
+from trainlab.sweep_summary import minimize
 from trainlab.sweeps.pruners import build_pruner, pruner_setting
 from trainlab.sweeps.results import best_line, summary, write_results
 from trainlab.sweeps.search_space import SearchSpace, grid_choices, parse_space
@@ -46,12 +47,13 @@ def plain(node: Any) -> Any:
 
 
 class OptunaSweeper:
-    """hydra-optuna-sweeper's settings, plus `pruner` and a `max_failure_rate` that defaults to 0.5."""
+    """hydra-optuna-sweeper's settings, plus `pruner` and a `max_failure_rate` that defaults to 0.5; `direction`
+    null follows `optimized_metric` (minimize a loss or an error, maximize anything else)."""
 
     def __init__(
         self,
         sampler: Any = None,
-        direction: Any = "maximize",
+        direction: Any = None,
         storage: Any = None,
         study_name: str | None = None,
         n_trials: int = 20,
@@ -69,7 +71,7 @@ class OptunaSweeper:
         if int(n_trials) < 1 or int(n_jobs) < 1:
             raise UserError(f"hydra.sweeper.n_trials={n_trials}, n_jobs={n_jobs}: both must be ≥ 1")
         self.sampler_setting = plain(sampler) or {"_target_": "optuna.samplers.TPESampler"}
-        self.direction = direction_name(plain(direction))
+        self.direction = direction_name(plain(direction)) if direction is not None else None
         self.storage, self.study_name = storage, study_name
         self.n_trials, self.n_jobs, self.max_failure_rate = int(n_trials), int(n_jobs), float(max_failure_rate)
         self.pruner = pruner_setting(plain(pruner))
@@ -85,12 +87,14 @@ class OptunaSweeper:
 
     def sweep(self, arguments: list[str]) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own line per trial
+        metric = str(self.config.get("optimized_metric") or "value")
+        if self.direction is None:  # as the sweep summary ranks: losses and errors down, anything else up
+            self.direction = "minimize" if minimize(metric) else "maximize"
         space = parse_space(self.params, arguments)
         study, spec = self.open_study(space)
         extend = None
         if self.custom_search_space:
             extend = instantiate({"_target_": self.custom_search_space, "_partial_": True})
-        metric = str(self.config.get("optimized_metric") or "value")
         log.info(
             f"optuna: study {study.study_name} in {spec}: {self.n_trials} trials, {type(study.sampler).__name__}, "
             f"{type(study.pruner).__name__}, {self.direction} {metric}"
@@ -114,8 +118,8 @@ class OptunaSweeper:
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         spec = storage_spec(self.storage, self.sweep_dir)
         storage = open_storage(spec)
-        sampler = self.build_sampler(space)
         name = self.study_name or self.sweep_dir.name
+        sampler = self.build_sampler(space, earlier_trials(storage, name))
         study = optuna.create_study(
             storage=storage,
             sampler=sampler,
@@ -136,10 +140,14 @@ class OptunaSweeper:
                 study.tell(trial.number, state=TrialState.FAIL)
         return study, spec
 
-    def build_sampler(self, space: SearchSpace) -> optuna.samplers.BaseSampler:
+    def build_sampler(self, space: SearchSpace, earlier: int = 0) -> optuna.samplers.BaseSampler:
         """The sampler of `hydra.sweeper.sampler` (any `optuna.samplers` class); GridSampler gets the grid of
-        `params`, and the sweep then has at most as many trials as the grid has points."""
+        `params`, and the sweep then has at most as many trials as the grid has points. A continued study's
+        sampler gets its seed plus the trials already there: with the same seed, its random (startup) draws would
+        repeat the first trials' values."""
         setting = dict(self.sampler_setting)
+        if earlier and isinstance(setting.get("seed"), int):
+            setting["seed"] += earlier
         target = str(setting.get("_target_", ""))
         if not target.startswith("optuna.samplers."):
             raise UserError(f"hydra.sweeper.sampler._target_={target or 'null'}: a class of optuna.samplers")
@@ -199,6 +207,15 @@ class OptunaSweeper:
         results = summary(study, spec, metric)
         path = write_results(self.sweep_dir, results)
         print(f"{best_line(results)}\nwritten to {path}", flush=True)
+
+
+def earlier_trials(storage: Any, name: str) -> int:
+    """How many trials the study `name` holds already (0 when there is no such study yet)."""
+    try:
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
 
 
 def direction_name(direction: Any) -> str:

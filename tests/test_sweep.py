@@ -51,6 +51,24 @@ def test_sweep_dir_resolves_before_any_job_starts(launcher: str, tmp_path: Path,
     assert OmegaConf.select(cfg, "hydra.callbacks.sweep_summary._target_") == "trainlab.sweep_summary.SweepSummary"
 
 
+def test_grid_over_a_list_choice_gives_each_job_its_own_options() -> None:
+    """`'regularization=[dropout,l2],none'`: Hydra's basic sweeper makes one job per value, and the list value
+    combines both options in its job (dropout and the L2 penalty), the other none of them."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    overrides = OverridesParser.create().parse_overrides(["regularization=[dropout,l2],none", "optimizer.lr=1e-3,3e-3"])
+    [batch] = BasicSweeper.split_arguments(overrides, None)
+    assert len(batch) == 4
+    register_resolver()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        jobs = {tuple(job): compose("train", overrides=list(job)) for job in batch}
+    for job, cfg in jobs.items():
+        combined = "regularization=[dropout,l2]" in job
+        assert (cfg.regularization.dropout > 0, cfg.regularization.l2 > 0) == (combined, combined), job
+    assert {cfg.optimizer.lr for cfg in jobs.values()} == {1e-3, 3e-3}
+
+
 def fake_job(sweep: Path, n: int, overrides: list[str], metrics: dict | None) -> None:
     job = sweep / str(n)
     (job / ".hydra").mkdir(parents=True)
@@ -98,7 +116,7 @@ def sweep_dirs(root: Path) -> list[Path]:
 @pytest.mark.parametrize(
     ("command", "jobs"),
     [
-        ("python src/train.py -m init=xavier,he optimizer.lr=1e-3,3e-3 trainer.max_epochs=2", 4),
+        ("python src/train.py -m 'regularization=[dropout,l2],none' optimizer.lr=1e-3,3e-3 trainer.max_epochs=2", 4),
         ("python src/train.py -m hydra/launcher=parallel hydra.launcher.n_jobs=2 optimizer.lr=1e-3,3e-3", 2),
         ("python src/train.py -m hydra/launcher=submitit_local optimizer.lr=1e-3,3e-3", 2),
         ("python src/train.py hparams_search=mnist_grid trainer.max_epochs=1", 6),

@@ -36,6 +36,8 @@ from trainlab.loggers.wandb_logger import finish
 from trainlab.outputs import parameter_counts, plain_metrics, print_config, print_summary, write_metrics
 from trainlab.regularization import early_stopping_callback
 from trainlab.resume import AlreadyCompleted, check_completed, checkpoint_to_resume, resumed_config, trained
+from trainlab.sweeps.threads import set_threads
+from trainlab.sweeps.trial import trial_callbacks
 from trainlab.tasks import task_arguments
 from trainlab.tuning import tune
 
@@ -94,6 +96,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
         callbacks.append(StopOnSignal(stop_flag))
     callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
     callbacks.append(PerClassReport())  # test: per-class accuracy, macro F1, confusion matrix (confusion.png)
+    callbacks += trial_callbacks(cfg)  # in an Optuna sweep's job: report to its trial, stop when pruned
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **flags)
@@ -120,6 +123,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if cfg.get("seed") is not None:
         L.seed_everything(cfg.seed, workers=True, verbose=False)
     torch.set_float32_matmul_precision(cfg.get("matmul_precision", "highest"))
+    set_threads(cfg)  # `threads`: cores ÷ parallel jobs by default, so parallel jobs never oversubscribe
     datamodule: InMemoryDataModule = instantiate(cfg.data)
     model = build_model(cfg, datamodule)
     if ckpt_path:  # another net's checkpoint: one line here, not a load_state_dict traceback inside fit

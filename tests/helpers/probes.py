@@ -90,3 +90,15 @@ class SignalAtStep(L.Callback):
     ) -> None:
         if batch_idx == self.test_batch:
             os.kill(os.getpid(), self.signum)
+
+
+class RecordThreads(L.Callback):
+    """Write `<out_dir>/threads.json` at the start of fit: this process's id and its torch thread count."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.out_dir = Path(out_dir)
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        record = {"pid": os.getpid(), "threads": torch.get_num_threads()}
+        (self.out_dir / "threads.json").write_text(json.dumps(record))

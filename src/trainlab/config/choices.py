@@ -74,7 +74,6 @@ MATMUL_PRECISIONS = ("highest", "high", "medium")
 # test/* only after testing (test=true), so they are never available to monitors during fit.
 FIT_METRICS = ("train/loss", "train/acc", "train/lr", "val/loss", "val/acc", "val/acc_best")
 PENALTY_METRIC = "train/penalty"
-TEST_METRICS = ("test/loss", "test/acc", "test/f1_macro")  # f1_macro: trainlab.evaluation_report
 
 # trainer.strategy names Lightning knows (lightning.pytorch.strategies.StrategyRegistry) and "auto". The spawn,
 # fork and notebook launchers run training in child processes, away from the run's signal handling, metrics.json

@@ -83,8 +83,10 @@ def fit_metrics(cfg: DictConfig) -> list[str]:
 
 
 def test_metrics(cfg: DictConfig) -> list[str]:
+    """What a test logs: the task's metrics, and for multi-class the per-class report's macro F1."""
     scalars = scalar_metric_names(cfg) if "metrics" in cfg else ["acc"]
-    return ["test/loss", *(f"test/{name}" for name in scalars)]
+    per_class = ["test/f1_macro"] if _task(cfg) == "multiclass" else []  # trainlab.evaluation_report
+    return ["test/loss", *(f"test/{name}" for name in scalars), *per_class]
 
 
 def _name(group_target: Any) -> str:

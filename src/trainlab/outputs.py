@@ -59,7 +59,8 @@ def parameter_counts(net: Module) -> dict[str, int]:
 
 def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
     """The final metrics: a table in a terminal; in a file, plain `key  value` lines (no padding, nothing cut)."""
-    rows = [(key, number(value) if isinstance(value, float) else str(value)) for key, value in metrics.items()]
+    shown = {key: value for key, value in metrics.items() if key != "history"}  # per-epoch rows: metrics.json only
+    rows = [(key, number(value) if isinstance(value, float) else str(value)) for key, value in shown.items()]
     if not is_terminal():
         width = max((len(key) for key, _ in rows), default=0)
         print("\n".join([title, *(f"  {key:<{width}}  {value}" for key, value in rows), f"metrics written to {path}"]))

@@ -4,7 +4,7 @@
 
 Without the correction the first values are pulled towards v_0 = 0. The average is kept on the loss's device
 (one in-place `lerp_` per step: no host sync); it is read only when logged (every `trainer.log_every_n_steps`
-steps, as `train/loss_ewma`) or when the progress bar redraws.
+steps, as `train/loss_ewma`, and its value at each epoch's end) or when the progress bar redraws.
 """
 
 from __future__ import annotations
@@ -81,6 +81,12 @@ class LossEWMA(Callback):
         self.ewma.update(loss)
         if should_log(trainer):
             pl_module.log("train/loss_ewma", self.ewma.value(), on_step=True, on_epoch=False)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # The epoch's last value too, so every epoch has one (metrics.json, EarlyStopping), whatever the steps.
+        value = self.ewma.value() if self.ewma is not None else None
+        if value is not None:
+            pl_module.log("train/loss_ewma", value, on_step=False, on_epoch=True)
 
     def value(self) -> float | None:
         """The current average as a number (one host sync): for the progress bar's redraws."""

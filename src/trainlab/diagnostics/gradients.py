@@ -1,4 +1,5 @@
-"""Gradient flow: per-layer gradient norms and update/weight ratios, recorded every `every_n_steps` optimizer steps.
+"""Gradient flow: per-layer gradient norms and update/weight ratios, recorded every `every_n_steps` optimizer steps
+and on the first step of each epoch.
 
 On a recording step the gradient norms are taken just before the optimizer step and the weights are copied; after
 the step the update/weight ratio ‖Δw‖/‖w‖ of each layer follows (the notes' rule of thumb: about 1e-3). The values
@@ -64,13 +65,18 @@ class GradientFlow(Callback):
         self._layer_norms: Tensor | None = None
         self._first_norm: float | None = None
         self._warned: set[str] = set()
+        self._epoch_recorded = False
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.layers = [name for name, _ in weight_layers(net_of(pl_module))]
 
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_recorded = False  # every epoch records its first step, so each has its train/grad_norm
+
     def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: Any) -> None:
-        if not self.every_n_steps or trainer.global_step % self.every_n_steps:
+        if not self.every_n_steps or (self._epoch_recorded and trainer.global_step % self.every_n_steps):
             return
+        self._epoch_recorded = True
         weights = [w for _, w in weight_layers(net_of(pl_module))]
         if not weights or any(w.grad is None for w in weights):
             return

@@ -23,13 +23,20 @@ def _figure(panels: int, width: float = 4.2, height: float = 3.0) -> tuple[Any, 
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    figure = Figure(figsize=(width * panels, height), dpi=80)
-    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.88, wspace=0.25)
+    figure = Figure(figsize=(width * panels, height), dpi=72)
+    figure.subplots_adjust(left=0.08, right=0.98, bottom=0.28, top=0.95, wspace=0.25)
     axes = list(figure.subplots(1, panels, squeeze=False)[0])
-    for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))
+    for ax in axes:  # few ticks: tick labels are most of a small plot's drawing time
+        ax.xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
         ax.grid(alpha=0.3)
     return figure, axes
+
+
+def _legend(figure: Any, ax: Any, columns: int = 5) -> None:
+    """One legend for the figure, below the panels, from `ax`'s labels (a fixed place: no search for the best)."""
+    handles, labels = ax.get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=min(columns, len(labels)), fontsize=8, frameon=False)
 
 
 def save(figure: Any, path: Path) -> None:
@@ -75,22 +82,25 @@ def learning_curves(history: Sequence[Row], best_epoch: int | None) -> Any:
             ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch {best_epoch}")
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss" if metric == "loss" else "accuracy")
-        ax.legend(fontsize=8)
-    figure.suptitle("learning curves", fontsize=10)
+    handles, labels = axes[0].get_legend_handles_labels()
+    labels = [label.removesuffix("/loss") for label in labels]  # train, val, gap, best epoch: same in both panels
+    figure.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
     return figure
 
 
 def gradient_flow(steps: Sequence[int], layers: Sequence[str], norms: Sequence[Sequence[float]], ratios: Any) -> Any:
-    """Per-layer gradient norms and update/weight ratios over the recorded steps (log scale)."""
+    """Per-layer gradient norms and update/weight ratios over the recorded steps (log scale), first layer to last."""
+    from matplotlib.ticker import LogLocator
+
     figure, axes = _figure(2)
     for ax, values, label in ((axes[0], norms, "gradient norm ‖∇w‖"), (axes[1], ratios, "update ratio ‖Δw‖/‖w‖")):
         for i, layer in enumerate(layers):
             ax.plot(steps, [max(row[i], 1e-30) for row in values], lw=1, label=layer)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(numticks=5))
         ax.set_xlabel("step")
         ax.set_ylabel(label)
-    axes[0].legend(fontsize=7, ncol=2 if len(layers) > 6 else 1)
-    figure.suptitle("gradient flow per layer (first → last)", fontsize=10)
+    _legend(figure, axes[0], columns=6)
     return figure
 
 
@@ -105,6 +115,5 @@ def activations(epochs: Sequence[int], layers: Sequence[str], stats: Sequence[Ma
     axes[1].set_ylim(-0.02, 1.02)
     for ax in axes:
         ax.set_xlabel("epoch")
-    axes[0].legend(fontsize=7, ncol=2 if len(layers) > 6 else 1)
-    figure.suptitle("activations per layer", fontsize=10)
+    _legend(figure, axes[0], columns=6)
     return figure

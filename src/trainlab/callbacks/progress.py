@@ -70,10 +70,10 @@ class LossProgressBar(TQDMProgressBar):
         """The metrics logged with `prog_bar=True`, the running loss, and no `v_num` (the run dir says which run)."""
         metrics = super().get_metrics(trainer, pl_module)
         metrics.pop("v_num", None)
-        if self._loss_reads:
-            metrics["loss"] = f"{self._loss_sum / self._loss_reads:.4f}"
         if self._ewma is not None:
             metrics["loss_ewma"] = f"{self._ewma:.4f}"
+        if self._loss_reads:
+            metrics["loss"] = f"{self._loss_sum / self._loss_reads:.4f}"
         return metrics
 
 

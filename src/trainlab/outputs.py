@@ -62,7 +62,8 @@ def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
     rows = [
         (key, number(value) if isinstance(value, float) else str(value))
         for key, value in metrics.items()
-        if not isinstance(value, Mapping)  # per-class tables, the confusion matrix: in metrics.json only
+        # per-epoch rows, per-class tables, the confusion matrix: in metrics.json only
+        if key != "history" and not isinstance(value, Mapping)
     ]
     if not is_terminal():
         width = max((len(key) for key, _ in rows), default=0)

@@ -28,6 +28,7 @@ from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
+from trainlab.diagnostics.results import diagnostics_results
 from trainlab.evaluation_report import PerClassReport, per_class_results
 from trainlab.init import init_from_config
 from trainlab.loggers.csv_logger import rewind_csv_loggers
@@ -200,6 +201,7 @@ def fit_then_test(run: Run, start: float, known: dict[str, Any]) -> dict[str, An
     metrics.update(epochs=trainer.current_epoch, fit_seconds=round(fit_seconds, 3), ckpt_best=best, status="completed")
     metrics.update(parameter_counts(model.net))
     metrics.update(tags=list(cfg.get("tags") or []))
+    metrics.update(diagnostics_results(trainer))  # history and the bias/variance verdict
     return metrics
 
 

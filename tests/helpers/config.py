@@ -21,6 +21,7 @@ GROUPS = [
     "trainer",
     "trainer/accelerator",
     "callbacks",
+    "diagnostics",
     "logger",
     "debug",
     "experiment",

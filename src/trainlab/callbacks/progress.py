@@ -4,6 +4,8 @@
   (`trainlab.callbacks.epoch_line`) say how training goes.
 - The loss is read only when the bar redraws (every `refresh_rate` batches): one host sync per redraw, none in
   the steps between. It shows the mean of the losses read so far this epoch.
+- With the `loss_ewma` callback (`trainlab.diagnostics.ewma`), the bar also shows `loss_ewma`, the bias-corrected
+  moving average of the step losses, read at the same redraws.
 - While the bar is shown, log lines go through `tqdm.write`, so they print above the bar instead of into it.
 """
 
@@ -18,6 +20,7 @@ from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from trainlab.console import is_terminal
+from trainlab.diagnostics.ewma import LossEWMA
 
 
 class LossProgressBar(TQDMProgressBar):
@@ -27,6 +30,7 @@ class LossProgressBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate, process_position=process_position, leave=leave)
         self._loss_sum = 0.0
         self._loss_reads = 0
+        self._ewma: float | None = None
         self._redirect: contextlib.ExitStack | None = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -59,15 +63,24 @@ class LossProgressBar(TQDMProgressBar):
             if loss is not None:
                 self._loss_sum += float(loss)  # the one host sync per redraw
                 self._loss_reads += 1
+            self._ewma = loss_ewma(trainer)
         super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
 
     def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, int | str | float | dict]:
         """The metrics logged with `prog_bar=True`, the running loss, and no `v_num` (the run dir says which run)."""
         metrics = super().get_metrics(trainer, pl_module)
         metrics.pop("v_num", None)
+        if self._ewma is not None:
+            metrics["loss_ewma"] = f"{self._ewma:.4f}"
         if self._loss_reads:
             metrics["loss"] = f"{self._loss_sum / self._loss_reads:.4f}"
         return metrics
+
+
+def loss_ewma(trainer: L.Trainer) -> float | None:
+    """The current smoothed loss of the run's LossEWMA callback (one host sync), or None without one."""
+    ewma = next((c for c in trainer.callbacks if isinstance(c, LossEWMA)), None)
+    return ewma.value() if ewma is not None else None
 
 
 def console_flags(callbacks: list[Any], trainer_keys: Mapping[str, Any]) -> dict[str, bool]:

@@ -249,9 +249,45 @@ def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
     names = fit_metrics(cfg)  # the task's and the metrics group's
     if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")):
         names.append(choices.PENALTY_METRIC)
+    names.extend(diagnostics_metrics(cfg))
     if not during_fit and cfg.get("test", True) is not False:
         names.extend(test_metrics(cfg))
     return names
+
+
+def diagnostics_metrics(cfg: DictConfig) -> list[str]:
+    """The per-epoch metrics of the diagnostics callbacks that are on (conf/callbacks/default.yaml)."""
+    on = {}
+    for callback in (cfg.get("callbacks") or {}).values():
+        if isinstance(callback, DictConfig):
+            on[str(callback.get("_target_", ""))] = callback
+    names = []
+    gradients = on.get("trainlab.diagnostics.gradients.GradientFlow")
+    if gradients is not None and gradients.get("every_n_steps", 50):
+        names += ["train/grad_norm", "train/update_ratio"]
+    ewma = on.get("trainlab.diagnostics.ewma.LossEWMA")
+    if ewma is not None and ewma.get("beta", 0.98) is not None:
+        names.append("train/loss_ewma")
+    return names
+
+
+def _diagnostics(c: _Checker) -> None:
+    for key in ("curves", "verdict", "steps"):
+        c.boolean(f"diagnostics.{key}")
+    c.number("diagnostics.reference_error", 0, 1, high_open=True)
+    c.number("diagnostics.bias_threshold", 0)
+    c.number("diagnostics.variance_threshold", 0)
+    c.number("diagnostics.gradients.every_n_steps", 0, integer=True)
+    c.number("diagnostics.gradients.vanishing_ratio", 0, 1, low_open=True, high_open=True)
+    c.number("diagnostics.gradients.exploding_factor", 1, low_open=True)
+    c.number("diagnostics.activations.every_n_epochs", 0, integer=True)
+    c.number("diagnostics.activations.saturation_margin", 0, 0.5, low_open=True, high_open=True)
+    c.number("diagnostics.ewma_beta", 0, 1, high_open=True, nullable=True)
+    if c.get("diagnostics.verdict") is True and c.get("diagnostics.curves") is False:
+        c.problems.append(
+            "diagnostics.verdict=true has no effect with diagnostics.curves=false: the verdict is drawn from the "
+            "learning curves' history; set diagnostics.curves=true, or diagnostics.verdict=false"
+        )
 
 
 def _metrics(c: _Checker) -> None:
@@ -594,6 +630,7 @@ GROUPS: dict[str, Callable[[_Checker], None]] = {
     "trainer": _trainer,
     "gradcheck": _gradcheck,
     "tune": _tune,
+    "diagnostics": _diagnostics,
 }
 
 

@@ -1,8 +1,11 @@
-"""Weight and gradient histograms in TensorBoard every `histogram_freq` epochs (Keras' `TensorBoard(histogram_freq=1)`).
+"""Weight, gradient and activation histograms in TensorBoard every `histogram_freq` epochs (Keras'
+`TensorBoard(histogram_freq=1)`).
 
 Works on whichever TensorBoard loggers the run has (`logger=tensorboard` or `logger=many`) and does nothing
 otherwise. The gradients are those of the epoch's last batch, copied just before its optimizer step (Lightning
-clears them afterwards); the weights are read at the end of the epoch. Other steps cost one integer comparison.
+clears them afterwards); the activations are the outputs of each activation layer on that batch (forward hooks
+attached for that batch only); the weights are read at the end of the epoch. Other steps cost one integer
+comparison.
 """
 
 from __future__ import annotations
@@ -12,15 +15,21 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from trainlab.diagnostics.activations import ActivationHooks, last_batch
+from trainlab.diagnostics.gradients import net_of
+
 
 class WeightHistograms(Callback):
-    """Histograms `weights/<param>` and `gradients/<param>`; `histogram_freq=0` turns them off."""
+    """Histograms `weights/<param>`, `gradients/<param>` and `activations/<layer>`; `histogram_freq=0` turns them
+    off."""
 
     def __init__(self, histogram_freq: int = 1) -> None:
         if histogram_freq < 0:
             raise ValueError(f"histogram_freq must be >= 0, got {histogram_freq}")
         self.histogram_freq = histogram_freq
         self._grads: dict[str, torch.Tensor] = {}
+        self._activations: dict[str, torch.Tensor] = {}
+        self._hooks: ActivationHooks | None = None
 
     def _active(self, trainer: L.Trainer) -> bool:
         return (
@@ -29,6 +38,18 @@ class WeightHistograms(Callback):
             and trainer.is_global_zero
             and any(isinstance(lg, TensorBoardLogger) for lg in trainer.loggers)
         )
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int) -> None:
+        if last_batch(trainer, batch_idx) and self._active(trainer):
+            self._hooks = ActivationHooks(net_of(pl_module), self._record_activation)
+
+    def _record_activation(self, name: str, module: torch.nn.Module, output: torch.Tensor) -> None:
+        self._activations[name] = output.detach().float().cpu()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx) -> None:
+        if self._hooks is not None:
+            self._hooks.remove()
+            self._hooks = None
 
     def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer) -> None:
         batches_done = trainer.fit_loop.epoch_loop.batch_progress.current.ready
@@ -52,4 +73,7 @@ class WeightHistograms(Callback):
                 writer.add_histogram(f"weights/{short}", weights, step)
                 if name in self._grads:
                     writer.add_histogram(f"gradients/{short}", self._grads[name], step)
-        self._grads = {}
+        for name, outputs in self._activations.items():
+            for writer in writers:
+                writer.add_histogram(f"activations/{name}", outputs, step)
+        self._grads, self._activations = {}, {}

@@ -1,0 +1,130 @@
+"""Learning curves: the per-epoch history of a run, `curves.png` redrawn each epoch, and the bias/variance verdict
+at the end of fit.
+
+An epoch's metrics are complete only after the LightningModule's `on_train_epoch_end` (which runs after every
+callback's), so an epoch's row is taken when the next epoch starts, or when training ends (as
+`trainlab.callbacks.epoch_line` does). The history goes to metrics.json as `history`, one row per epoch:
+`{"epoch": 1, "train/loss": …, "train/acc": …, "val/loss": …, "val/acc": …, "train/lr": …}` (plus
+`train/grad_norm` and `train/update_ratio` when the gradient monitor records them).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
+
+from trainlab.diagnostics import plots
+from trainlab.diagnostics.verdict import Diagnosis, diagnose
+
+log = logging.getLogger(__name__)
+
+KEYS = ("train/loss", "train/acc", "val/loss", "val/acc", "train/lr", "train/grad_norm", "train/update_ratio")
+
+
+class LearningCurves(Callback):
+    """Keep the history, draw `<run dir>/curves.png` each epoch (`enabled=false`: neither) and diagnose bias and
+    variance at the end of fit (`verdict=false`: no verdict) from the best epoch's train and val accuracy."""
+
+    def __init__(
+        self,
+        enabled: bool = True,
+        verdict: bool = True,
+        reference_error: float = 0.0,
+        bias_threshold: float = 0.02,
+        variance_threshold: float = 0.02,
+        filename: str = "curves.png",
+    ) -> None:
+        self.enabled, self.verdict = enabled, verdict
+        self.thresholds = {
+            "reference_error": reference_error,
+            "bias_threshold": bias_threshold,
+            "variance_threshold": variance_threshold,
+        }
+        self.filename = filename
+        self.history: list[dict[str, float]] = []
+        self.diagnosis: Diagnosis | None = None
+        self._ended: int | None = None  # the epoch that ended and whose row is not taken yet
+        self._validated = False
+
+    # -- collecting ----------------------------------------------------------------------------------------------
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.flush(trainer)
+        self._validated = False
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._validated = True
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._ended = trainer.current_epoch
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.flush(trainer)
+        if self.enabled and self.verdict:
+            self.diagnosis = self.diagnose()
+            if self.diagnosis is not None and trainer.is_global_zero:
+                log.info(self.diagnosis.line())
+
+    def flush(self, trainer: L.Trainer) -> None:
+        """Take the row of the epoch that ended, if any, and redraw the curves."""
+        if self._ended is None or not self.enabled:
+            return
+        epoch, self._ended = self._ended, None
+        metrics = trainer.callback_metrics
+        row: dict[str, float] = {"epoch": epoch + 1}
+        for key in KEYS:
+            if key in metrics and (self._validated or not key.startswith("val/")):
+                value = float(metrics[key])
+                row[key] = value if math.isfinite(value) else None
+        self.history = [r for r in self.history if r["epoch"] < row["epoch"]] + [row]  # a resumed run redoes one
+        if trainer.is_global_zero:
+            self.draw(trainer)
+
+    # -- results -------------------------------------------------------------------------------------------------
+
+    def best_row(self) -> dict[str, float] | None:
+        """The epoch with the highest val/acc (the checkpoint that is tested), or None without validation."""
+        rows = [row for row in self.history if row.get("val/acc") is not None and row.get("train/acc") is not None]
+        return max(rows, key=lambda row: row["val/acc"]) if rows else None
+
+    def diagnose(self) -> Diagnosis | None:
+        best = self.best_row()
+        if best is None:
+            return None
+        return diagnose(1.0 - best["train/acc"], 1.0 - best["val/acc"], **self.thresholds)
+
+    def results(self) -> dict[str, Any]:
+        """What metrics.json records: `history`, and the verdict with the numbers it used."""
+        if not self.enabled:
+            return {}
+        out: dict[str, Any] = {"history": self.history}
+        if self.diagnosis is not None:
+            out.update(self.diagnosis.metrics())
+            out["diagnosis/epoch"] = self.best_row()["epoch"]
+        return out
+
+    # -- drawing -------------------------------------------------------------------------------------------------
+
+    def draw(self, trainer: L.Trainer) -> None:
+        best = self.best_row()
+        figure = plots.learning_curves(self.history, best["epoch"] if best else None)
+        path = Path(trainer.default_root_dir) / self.filename
+        path.parent.mkdir(parents=True, exist_ok=True)
+        plots.save(figure, path)
+        log_image(trainer, "diagnostics/curves", figure, path)
+
+
+def log_image(trainer: L.Trainer, tag: str, figure: Any, path: Path) -> None:
+    """Send a drawn figure to the run's TensorBoard and W&B loggers (none: nothing to do)."""
+    for logger in trainer.loggers:
+        if isinstance(logger, TensorBoardLogger):
+            logger.experiment.add_image(tag, plots.image_array(figure), trainer.global_step, dataformats="HWC")
+        elif isinstance(logger, WandbLogger):
+            logger.log_image(key=tag, images=[str(path)])

@@ -150,3 +150,11 @@ def test_diagnostics_none_turns_every_monitor_off(train_run, tmp_path) -> None:
     assert not any(k == "history" or k.startswith("diagnosis/") for k in metrics)
     assert not {"train/loss_ewma", "train/grad_norm", "train/update_ratio"} & set(metrics)
     assert metrics["test/acc"] > 0.5  # the run itself is unchanged
+
+
+def test_the_summary_shows_the_verdict_but_not_its_inputs() -> None:
+    from trainlab.outputs import shown_in_summary
+
+    assert shown_in_summary("diagnosis/verdict", "good fit") and shown_in_summary("test/acc", 0.98)
+    assert not shown_in_summary("diagnosis/gap", 0.01) and not shown_in_summary("history", [])
+    assert not shown_in_summary("test/acc_per_class", {"0": 0.99})

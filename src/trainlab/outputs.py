@@ -57,13 +57,20 @@ def parameter_counts(net: Module) -> dict[str, int]:
     }
 
 
+def shown_in_summary(key: str, value: Any) -> bool:
+    """Per-epoch rows, per-class tables, the confusion matrix and the verdict's inputs (its line is printed at the
+    end of fit) stay in metrics.json only: the summary keeps to what a person compares between runs."""
+    if key == "history" or isinstance(value, Mapping):
+        return False
+    return not key.startswith("diagnosis/") or key == "diagnosis/verdict"
+
+
 def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
     """The final metrics: a table in a terminal; in a file, plain `key  value` lines (no padding, nothing cut)."""
     rows = [
         (key, number(value) if isinstance(value, float) else str(value))
         for key, value in metrics.items()
-        # per-epoch rows, per-class tables, the confusion matrix: in metrics.json only
-        if key != "history" and not isinstance(value, Mapping)
+        if shown_in_summary(key, value)
     ]
     if not is_terminal():
         width = max((len(key) for key, _ in rows), default=0)

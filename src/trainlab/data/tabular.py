@@ -275,7 +275,14 @@ class TabularDataModule(InMemoryDataModule):
         mirrors: list[str] | None = None,
         augment: bool = False,
         passes_per_epoch: int = 1,
+        folds: int | None = None,
+        fold: int | None = None,
     ) -> None:
+        # The base records folds/fold in checkpoints (None here), so a rebuilt table module is handed them back.
+        if folds is not None or fold is not None:
+            raise UserError(
+                f"data.folds={folds}: k-fold cross-validation is for the image sets; tables split by data.val_size"
+            )
         target, features, categorical = plain_arguments(  # plain lists, for checkpoints
             {"target": target, "features": features, "categorical": categorical}
         ).values()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from omegaconf import OmegaConf
 
 from trainlab.config.errors import UserError
 from trainlab.sweep_summary import Job, read_jobs, swept
@@ -51,10 +52,12 @@ def read_sweep(sweep_dir: Path, metric: str | None = None) -> Sweep:
 
 
 def optimized_metric(sweep_dir: Path, jobs: list[Job]) -> str:
-    """`optimized_metric` of the sweep's config (multirun.yaml, else a job's .hydra/config.yaml)."""
-    for path in [sweep_dir / "multirun.yaml", *(j.dir / ".hydra" / "config.yaml" for j in jobs)]:
+    """`optimized_metric` of a job's .hydra/config.yaml, else of the sweep's multirun.yaml, resolved: its default
+    interpolates the task's metric (`val/${task.monitor}_best`)."""
+    for path in [*(j.dir / ".hydra" / "config.yaml" for j in jobs), sweep_dir / "multirun.yaml"]:
         if path.is_file():
-            value = (yaml.safe_load(path.read_text()) or {}).get("optimized_metric")
+            config = OmegaConf.create(yaml.safe_load(path.read_text()) or {})
+            value = OmegaConf.select(config, "optimized_metric", default=None, throw_on_resolution_failure=False)
             if isinstance(value, str) and value:
                 return value
     return DEFAULT_METRIC

@@ -315,3 +315,22 @@ def test_more_devices_than_exist(monkeypatch: pytest.MonkeyPatch) -> None:
         check_accelerator("gpu", "0,1")
     with pytest.raises(UserError, match="asks for 3"):
         check_accelerator("gpu", "3")
+
+
+def test_our_error_wrapped_by_instantiate_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    """A UserError raised in a constructor reaches the user through Hydra's InstantiationException: still one line."""
+    from hydra.utils import instantiate
+
+    from trainlab.config.cli import run_reporting_errors
+
+    table = {"_target_": "trainlab.data.tabular.CSVDataModule", "path": "t.csv", "target": "y", "folds": 3}
+
+    def task() -> None:
+        instantiate({**table, "data_dir": ".", "cache_dir": "."})
+
+    with pytest.raises(SystemExit) as exited:
+        run_reporting_errors(task)
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: data.folds=3: k-fold cross-validation is for the image sets; tables split by data.val_size"
+    ]

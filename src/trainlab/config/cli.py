@@ -57,20 +57,30 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
         saved = f"the current state is saved in {err.ckpt}" if err.ckpt else "nothing was saved"
         print(f"{err}: {saved}; continue with resume=true (the same run dir)", file=sys.stderr)
         sys.exit(err.exit_code)
-    except UserError as err:
-        remove_unused_run_dir()
-        if full_error():
-            raise
-        print(f"error: {err}", file=sys.stderr)
-        if getattr(err, "fails_job_only", False) and is_multirun():
-            raise
-        sys.exit(2)
     except Exception as err:
+        # Ours, or ours wrapped by Hydra's `instantiate` (an InstantiationException raised from it).
+        user_error = next((e for e in causes(err) if isinstance(e, UserError)), None)
+        if user_error is not None:
+            remove_unused_run_dir()
+            if full_error():
+                raise
+            print(f"error: {user_error}", file=sys.stderr)
+            if getattr(user_error, "fails_job_only", False) and is_multirun():
+                raise user_error from None
+            sys.exit(2)
         message = lightning_complaint(err)
         if message is None or full_error():
             raise
         print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
+
+
+def causes(err: BaseException) -> list[BaseException]:
+    """`err` and the exceptions it was raised from (or while handling), outermost first."""
+    chain = [err]
+    while (inner := chain[-1].__cause__ or chain[-1].__context__) is not None and inner not in chain:
+        chain.append(inner)
+    return chain
 
 
 def lightning_complaint(err: BaseException) -> str | None:
@@ -83,13 +93,11 @@ def lightning_complaint(err: BaseException) -> str | None:
     """
     exceptions = sys.modules.get("lightning.fabric.utilities.exceptions")
     misconfiguration = getattr(exceptions, "MisconfigurationException", None)
-    seen: BaseException | None = err
-    while seen is not None:
+    for seen in causes(err):
         if misconfiguration is not None and isinstance(seen, misconfiguration):
             return f"Lightning refused the settings: {first_line(seen)}"
         if isinstance(seen, ValueError | TypeError) and raised_in_lightning(seen):
             return f"Lightning refused the settings: {first_line(seen)}"
-        seen = seen.__cause__ or seen.__context__
     return None
 
 

@@ -140,7 +140,51 @@ def gpu_runs(seeds: int) -> None:
             acc, fit = metrics["test/acc"], metrics["fit_seconds"]
             print(f"seed {seed}: test/acc {acc:.4f}  fit {fit:.1f} s  whole command {whole:.1f} s")
     print(f"mean test/acc {statistics.mean(accs):.4f}, median fit {statistics.median(fits):.1f} s")
-    print("airbench94 side by side: not automated here (run its published script on the same GPU)")
+
+
+def airbench_runs(seeds: int) -> None:
+    """The airbench94 baseline on the same GPU and the same CIFAR-10 arrays: `airbench.train94()` per seed, timed
+    from the start of training (whitening init included) to the end of its test-time-augmented evaluation, as
+    airbench times itself. The package is not a trainlab dependency: `pip install airbench` to run this part."""
+    if not torch.cuda.is_available():
+        return
+    try:
+        import airbench
+    except ImportError:
+        print("airbench94: not run (pip install airbench, then run this script again)")
+        return
+    from trainlab.data.cifar10 import CIFAR10DataModule
+
+    data_dir = os.environ.get("TRAINLAB_DATA_DIR", ROOT / "data")
+    module = CIFAR10DataModule(data_dir=data_dir, cache_dir=ROOT / "data/cache")
+    data, names = module.load(), list(module.classes)
+    print(f"airbench94 {getattr(airbench, '__version__', '')}: same GPU, same arrays, seeds 0..{seeds - 1}")
+    accs, times = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "cifar10"  # airbench reads ./cifar10/{train,test}.pt (NHWC uint8) when they exist
+        folder.mkdir()
+        for split in ("train", "test"):
+            images = data[f"{split}_images"].permute(0, 2, 3, 1).contiguous()
+            torch.save({"images": images, "labels": data[f"{split}_labels"], "classes": names}, folder / f"{split}.pt")
+        cwd = os.getcwd()
+        os.chdir(tmp)
+        try:
+            test_loader = airbench.CifarLoader("cifar10", train=False, batch_size=2000)
+            airbench.warmup94(verbose=False)  # compiles kernels and warms the GPU up, as airbench's README says
+            for seed in range(seeds):
+                torch.manual_seed(seed)
+                torch.cuda.synchronize()
+                start = time.perf_counter()
+                model = airbench.train94(verbose=False)
+                acc = airbench.evaluate(model, test_loader, tta_level=2)
+                torch.cuda.synchronize()
+                seconds = time.perf_counter() - start
+                accs.append(acc)
+                times.append(seconds)
+                print(f"seed {seed}: test/acc {acc:.4f}  train + TTA eval {seconds:.2f} s")
+        finally:
+            os.chdir(cwd)
+    print(f"airbench94 mean test/acc {statistics.mean(accs):.4f}, median time {statistics.median(times):.2f} s")
 
 
 def main() -> None:
@@ -163,6 +207,7 @@ def main() -> None:
     if args.models:
         cpu_table(args.models, args.batch_size, args.steps, args.rounds)
     gpu_runs(args.gpu_seeds)
+    airbench_runs(args.gpu_seeds)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def init_weight(weight: Tensor, name: str, options: dict[str, Any]) -> None:
         else:
             weight.uniform_(-math.sqrt(3) * std, math.sqrt(3) * std)
     elif name in ("orthogonal", "lsuv"):
-        nn.init.orthogonal_(weight, gain=options.get("gain", 1.0))
+        # Via a contiguous copy: torch's orthogonal_ views the tensor flat, which NHWC (channels_last) weights refuse.
+        weight.copy_(nn.init.orthogonal_(torch.empty(weight.shape, dtype=weight.dtype), gain=options.get("gain", 1.0)))
 
 
 def initialize(net: nn.Module, name: str = "default", batch: Tensor | None = None, **options: Any) -> nn.Module:
@@ -106,7 +107,10 @@ def init_from_config(net: nn.Module, init_cfg: Mapping[str, Any], datamodule: In
     batch_size = options.pop("batch_size", 512)
     if options.get("name") == "lsuv":
         options["batch"] = datamodule.training_inputs(batch_size)[0]
-    return initialize(net, **options)
+    initialize(net, **options)
+    if getattr(net, "whiten", False):  # fast_cnn's model.whiten: its stem is set from training images' patches
+        net.init_from_data(datamodule.training_inputs(5000)[0])
+    return net
 
 
 @torch.no_grad()

@@ -39,15 +39,26 @@ def decoupled_decay_kwargs(optimizer_cls: type, weight_decay: float) -> tuple[di
 def build_optimizer(
     optimizer_cfg: Mapping[str, Any], params: Sequence[Tensor], decayed: Sequence[Tensor], weight_decay: float
 ) -> torch.optim.Optimizer:
-    """The optimizer of `optimizer_cfg` over `params`; with `weight_decay`, only `decayed` are decayed (decoupled)."""
-    groups: Any = list(params)
-    extra: dict[str, Any] = {}
-    if weight_decay:
-        decayed_ids = {id(p) for p in decayed}
-        rest = [p for p in params if id(p) not in decayed_ids]
-        group_keys, extra = decoupled_decay_kwargs(get_class(optimizer_cfg["_target_"]), weight_decay)
-        groups = [{"params": list(decayed), **group_keys}, {"params": rest, "weight_decay": 0.0}]
-    return instantiate(dict(optimizer_cfg), _partial_=True)(params=groups, **extra)
+    """The optimizer of `optimizer_cfg` over the trainable `params`; with `weight_decay`, only `decayed` are decayed
+    (decoupled). A parameter with an `lr_scale` attribute (fast_cnn's `bias_lr_scale`) gets a group of its own whose
+    steps are that many times larger and whose decay (the optimizer's and ours) is not: lr·s, decay/s."""
+    decayed_ids = {id(p) for p in decayed} if weight_decay else set()
+    split: dict[tuple[float, bool], list[Tensor]] = {}
+    for p in params:
+        if p.requires_grad:  # frozen weights (fast_cnn's whitened stem) are neither stepped nor decayed
+            split.setdefault((float(getattr(p, "lr_scale", 1.0)), id(p) in decayed_ids), []).append(p)
+    group_keys, extra = decoupled_decay_kwargs(get_class(optimizer_cfg["_target_"]), weight_decay)
+    groups = []
+    for (scale, decay), members in split.items():
+        group: dict[str, Any] = {"params": members}
+        if weight_decay:
+            group.update(group_keys if decay else {"weight_decay": 0.0})
+        if scale != 1.0:
+            group.update(lr=optimizer_cfg["lr"] * scale, lr_scale=scale)
+            for key in ("weight_decay", "decoupled_decay"):
+                group[key] = group.get(key, optimizer_cfg.get(key, 0.0)) / scale
+        groups.append(group)
+    return instantiate(dict(optimizer_cfg), _partial_=True)(params=groups, **(extra if weight_decay else {}))
 
 
 def build_scheduler(
@@ -61,6 +72,9 @@ def build_scheduler(
     for key in RUN_LENGTH_KEYS:
         if key in sched and sched[key] is None:
             sched[key] = run_length(interval)
+    scales = [group.get("lr_scale", 1.0) for group in optimizer.param_groups]
+    if "max_lr" in sched and set(scales) != {1.0}:  # one-cycle: each group peaks at its lr_scale times the peak
+        sched.update(max_lr=[sched["max_lr"] * scale for scale in scales], _convert_="all")
     scheduler = instantiate(sched, _partial_=True)(optimizer=optimizer)
     return {"scheduler": scheduler, **lightning_keys}
 

@@ -429,13 +429,16 @@ def _model(c: _Checker) -> None:
     c.int_list("model.widths")
     c.number("model.stem", 1, integer=True)
     c.number("model.pool_every", 1, integer=True)
-    for key in ("channels_last", "compile", "tta_flip"):
+    for key in ("channels_last", "compile", "tta_flip", "tta_translate", "whiten", "bn_weight"):
         c.boolean(f"model.{key}")
     c.number("model.dense", 1, integer=True)
     c.choice("model.activation", choices.ACTIVATIONS)
     c.number("model.negative_slope", 0)
     c.number("model.elu_alpha", 0, low_open=True)
     c.number("model.maxout_pieces", 2, integer=True)
+    c.number("model.bn_momentum", 0, 1)
+    c.number("model.bn_eps", 0, low_open=True)
+    c.number("model.bias_lr_scale", 0, low_open=True)
     for key in ("dropout", "conv_dropout", "dense_dropout"):
         c.number(f"model.{key}", 0, 1, high_open=True)
 

@@ -247,7 +247,9 @@ def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
     """The metrics a run of `cfg` logs: what `optimized_metric` (or, `during_fit`, a monitor) may name."""
     regularization = cfg.get("regularization") or {}
     names = fit_metrics(cfg)  # the task's and the metrics group's
-    if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")):
+    if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")) or any(
+        (regularization.get("penalties") or {}).values()
+    ):
         names.append(choices.PENALTY_METRIC)
     names.extend(diagnostics_metrics(cfg))
     if not during_fit and cfg.get("test", True) is not False:
@@ -502,6 +504,10 @@ def _regularization(c: _Checker) -> None:
     c.boolean("regularization.batchnorm")
     c.boolean("regularization.penalize_biases_and_norms")
     c.choice("regularization.batchnorm_order", choices.BATCHNORM_ORDERS)
+    penalties = c.get("regularization.penalties")
+    if isinstance(penalties, DictConfig):
+        for name in penalties:
+            c.import_path(f"regularization.penalties.{name}._target_")
     early = c.get("regularization.early_stopping")
     if early is _ABSENT or early is None or early is False:
         return

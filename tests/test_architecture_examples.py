@@ -173,12 +173,14 @@ def test_regularizer_adds_exactly_the_stated_penalty_to_the_objective(tmp_path: 
     overrides = shlex.split(example.command)[2:]
     with initialize_config_dir(config_dir=str(root / "conf"), version_base="1.3"):
         cfg, plain_cfg = compose("train", overrides=overrides), compose("train", overrides=["regularization=batchnorm"])
-    penalties = cfg.regularization.penalties
-    assert len(penalties) == 1
+        penalties = cfg.regularization.penalties
+        assert len(penalties) == 1
+        off = compose("train", overrides=[*overrides, f"regularization.penalties.{next(iter(penalties))}=null"])
     weight = next(iter(penalties.values())).weight
     torch.manual_seed(0)
     data = SimpleNamespace(shape=(1, 28, 28), num_classes=10)
     model, plain_model = build_model(cfg, data), build_model(plain_cfg, data)
+    assert build_model(off, data).penalty() is None  # `…=null` turns it off, as the doc says
     plain_model.net.load_state_dict(model.net.state_dict())
     x, y = torch.randn(8, 1, 28, 28), torch.arange(8) % 10
     model.train(), plain_model.train()
@@ -230,7 +232,12 @@ def run_example(title: str, runs: dict[str, Future]) -> tuple[dict[str, Any], di
 @pytest.mark.slow
 def test_model_example_trains_lenet5(runs: dict[str, Future]) -> None:
     metrics, ckpt = run_example(MODEL, runs)
-    assert ckpt["hyper_parameters"]["net"] == {"_target_": "trainlab.models.lenet.LeNet5", "batchnorm": True}
+    assert ckpt["hyper_parameters"]["net"] == {
+        "_target_": "trainlab.models.lenet.LeNet5",
+        "activation": "relu",
+        "negative_slope": 0.01,
+        "batchnorm": True,
+    }
     assert metrics["params/total"] == 61706 + 44  # LeNet-5 on 28×28, plus two batch norms (6 and 16 channels)
     assert metrics["status"] == "completed"
 

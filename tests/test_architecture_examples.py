@@ -116,6 +116,16 @@ def test_group_map_names_modules_that_exist() -> None:
             assert (SRC / path).exists(), f"{group}: src/{path} does not exist"
 
 
+def test_each_file_block_is_named_where_a_reader_sees_it() -> None:
+    """The `file=` of a block's info string does not show on a rendered page: the line above the block names it."""
+    lines = DOC.read_text().splitlines()
+    blocks = [(i, m.group(2)) for i, line in enumerate(lines) if (m := FENCE.match(line)) and m.group(2)]
+    assert len(blocks) == 8
+    for i, path in blocks:
+        above = next(line for line in reversed(lines[:i]) if line.strip())
+        assert above == f"`{path}`:", f"line {i + 1}: the block for {path} has {above!r} above it"
+
+
 def test_parser_reads_files_and_commands() -> None:
     text = "## A\n### Add x\n```python file=src/x.py\nx = 1\n```\n```bash\npython src/train.py a=1\n```\n## B\n"
     assert examples(text) == {"Add x": Example({"src/x.py": "x = 1\n"}, ["python src/train.py a=1"])}

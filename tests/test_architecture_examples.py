@@ -33,6 +33,7 @@ DOC = REPO / "docs" / "architecture.md"
 SRC = REPO / "src"
 # The examples by their headings, and the one thing each adds.
 MODEL, DATA, REGULARIZER, METRIC = "Adding a model", "Adding a data set", "Adding a regularizer", "Adding a metric"
+TITLES = (MODEL, DATA, REGULARIZER, METRIC)
 TINY = [
     "trainer.max_epochs=1",
     "trainer.limit_train_batches=2",
@@ -131,7 +132,7 @@ def test_parser_reads_files_and_commands() -> None:
     assert examples(text) == {"Add x": Example({"src/x.py": "x = 1\n"}, ["python src/train.py a=1"])}
 
 
-@pytest.mark.parametrize("title", [MODEL, DATA, REGULARIZER, METRIC])
+@pytest.mark.parametrize("title", TITLES)
 def test_each_example_adds_new_files_and_its_command_composes(title: str, tmp_path: Path, monkeypatch) -> None:
     """Fast: the example's files are new (not already in the repo) and its command composes and validates."""
     example = EXAMPLES[title]
@@ -143,7 +144,7 @@ def test_each_example_adds_new_files_and_its_command_composes(title: str, tmp_pa
     check_overrides("train", root / "conf", shlex.split(example.command)[2:] + TINY)
 
 
-@pytest.mark.parametrize("title", [MODEL, DATA, REGULARIZER, METRIC])
+@pytest.mark.parametrize("title", TITLES)
 def test_each_example_passes_the_projects_lint(title: str, tmp_path: Path) -> None:
     """A newcomer who adds the example's code to the repo keeps `ruff check` and `ruff format --check` green."""
     root = write_example(copy_repo(tmp_path / "repo"), EXAMPLES[title])
@@ -215,14 +216,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Iterator[
     """Each example's command, run with tiny limits from one copy of the repo that holds every example's files;
     two at a time (each takes one core), since most of a tiny run is starting Python and importing Lightning."""
     root = copy_repo(tmp_path_factory.mktemp("architecture") / "repo")
-    for example in EXAMPLES.values():
-        write_example(root, example)
+    for title in TITLES:
+        write_example(root, EXAMPLES[title])
     pool = ThreadPoolExecutor(max_workers=2)
     futures = {
         title: pool.submit(
-            run_typed, shlex.split(example.command) + TINY, root, mnist_dir, env={"OMP_NUM_THREADS": "1"}
+            run_typed, shlex.split(EXAMPLES[title].command) + TINY, root, mnist_dir, env={"OMP_NUM_THREADS": "1"}
         )
-        for title, example in EXAMPLES.items()
+        for title in TITLES
     }
     yield futures
     pool.shutdown(wait=True)

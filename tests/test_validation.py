@@ -334,3 +334,13 @@ def test_our_error_wrapped_by_instantiate_is_one_line_and_exit_2(capsys: pytest.
     assert capsys.readouterr().err.splitlines() == [
         "error: data.folds=3: k-fold cross-validation is for the image sets; tables split by data.val_size"
     ]
+
+
+def test_a_reference_to_a_key_the_net_lacks_is_one_problem_naming_it() -> None:
+    """init=he reads `${model.activation}`: a net of your own whose config lacks it is told so before any work,
+    not with Hydra's InterpolationKeyError traceback mid-run."""
+    assert problems(compose_train(["init=he"])) == []
+    assert problems(compose_train(["init=he", "~model.negative_slope"])) == [
+        "init.negative_slope=${model.negative_slope} refers to model.negative_slope, which this config does not have: "
+        "add it to the model config (conf/model/<option>.yaml) or pass ++model.negative_slope=<value>"
+    ]

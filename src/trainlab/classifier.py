@@ -22,7 +22,7 @@ class Objective(NamedTuple):
     total: Tensor
     loss: Tensor  # the data loss of the task (cross-entropy, BCE or MSE), label-smoothed if asked
     logits: Tensor
-    penalty: Tensor | None  # λ₁‖θ‖₁ + λ₂‖θ‖²₂, or None when both λ are zero
+    penalty: Tensor | None  # λ₁‖θ‖₁ + λ₂‖θ‖²₂ (+ regularization.penalties), or None when there is none
 
 
 class Classifier(L.LightningModule):
@@ -129,7 +129,7 @@ class Classifier(L.LightningModule):
         means = self.train_means.compute(reduce=lambda t: self.trainer.strategy.reduce(t, reduce_op="sum"))
         self.train_means.reset()
         self.log_dict({f"train/{key}": means[key] for key in ("loss", "acc") if key in means})
-        if self.reg.l1 or self.reg.l2:
+        if self.reg.penalizes:
             self.log("train/penalty", means["penalty"])
         self.log("train/lr", self.epoch_lr)
 

@@ -5,6 +5,8 @@ Keys and who honours them:
   Classifier's objective); logged as `train/penalty`.
 - `weight_decay`: decoupled decay θ ← θ − lr·λ·θ, given to the optimizer (`trainlab.optimization`) for the
   parameters `Regularization.penalized` returns.
+- `penalties`: penalties of your own, by `_target_` (`name: {_target_: …, …}`): each is called with the
+  penalized parameters and returns a scalar added to the l1/l2 penalty (docs/architecture.md has an example).
 - `penalize_biases_and_norms`: penalties and decay act on weights (tensors of 2+ dims) only, unless this is true.
 - `label_smoothing`: in the training loss only (`Regularization.loss`); val/test losses stay plain cross-entropy.
 - `early_stopping`: Lightning's EarlyStopping callback (`early_stopping_callback`), added by `build_trainer`.
@@ -17,12 +19,13 @@ Keys and who honours them:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
 from torch import Tensor, nn
 
 
@@ -35,6 +38,8 @@ class Regularization:
     weight_decay: float = 0.0
     penalize_biases_and_norms: bool = False
     label_smoothing: float = 0.0
+    # `penalties`, built: each takes the penalized parameters and returns its term of the penalty.
+    extra: tuple[Callable[[list[Tensor]], Tensor], ...] = ()
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any] | None) -> Regularization:
@@ -46,7 +51,13 @@ class Regularization:
             weight_decay=float(cfg.get("weight_decay", 0.0)),
             penalize_biases_and_norms=bool(cfg.get("penalize_biases_and_norms", False)),
             label_smoothing=float(cfg.get("label_smoothing", 0.0)),
+            extra=tuple(instantiate(spec) for spec in (cfg.get("penalties") or {}).values() if spec is not None),
         )
+
+    @property
+    def penalizes(self) -> bool:
+        """Whether the loss gets a penalty (and `train/penalty` is logged)."""
+        return bool(self.l1 or self.l2 or self.extra)
 
     def penalized(self, net: nn.Module) -> list[Tensor]:
         """Parameters the penalties and weight decay act on: weights of Linear and Conv layers (2+ dims); biases
@@ -54,8 +65,8 @@ class Regularization:
         return [p for p in net.parameters() if p.ndim > 1 or self.penalize_biases_and_norms]
 
     def penalty(self, net: nn.Module) -> Tensor | None:
-        """λ₁‖θ‖₁ + λ₂‖θ‖²₂ over the penalized parameters, or None when both λ are zero (nothing to compute)."""
-        if not (self.l1 or self.l2):
+        """λ₁‖θ‖₁ + λ₂‖θ‖²₂ (+ the `penalties`) over the penalized parameters, or None when there is none."""
+        if not self.penalizes:
             return None
         weights = self.penalized(net)
         total = torch.zeros((), device=weights[0].device, dtype=weights[0].dtype)
@@ -63,6 +74,8 @@ class Regularization:
             total = total + self.l1 * sum(w.abs().sum() for w in weights)
         if self.l2:
             total = total + self.l2 * sum(w.pow(2).sum() for w in weights)
+        for term in self.extra:
+            total = total + term(weights)
         return total
 
     def loss(self, logits: Tensor, target: Tensor) -> Tensor:

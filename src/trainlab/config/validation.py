@@ -88,6 +88,7 @@ class _Checker:
         if parent:
             node = OmegaConf.select(self.cfg, parent, default=None, throw_on_resolution_failure=False)
         if isinstance(node, DictConfig) and leaf in node and _REFERENCE.match(str(written_value(node, leaf))):
+            self.reference_resolves(key, str(written_value(node, leaf))[2:-1])
             return _ABSENT  # `${other.key}`: checked where it is set, so a bad value is reported once
         try:
             return OmegaConf.select(self.cfg, key, default=_ABSENT, throw_on_missing=True)
@@ -96,6 +97,17 @@ class _Checker:
         except OmegaConfBaseException as err:
             self.problems.append(f"{key} cannot be resolved: {str(err).splitlines()[0]}")
             return _ABSENT
+
+    def reference_resolves(self, key: str, target: str) -> None:
+        """`key: ${target}` needs `target` (e.g. init=he's `${model.activation}`, which a net of your own may lack)."""
+        if target.startswith("."):
+            return  # relative to its node: resolved by OmegaConf where it is used
+        if OmegaConf.select(self.cfg, target, default=_ABSENT, throw_on_resolution_failure=False) is _ABSENT:
+            group = target.split(".", 1)[0]
+            self.problems.append(
+                f"{key}=${{{target}}} refers to {target}, which this config does not have: add it to the {group} "
+                f"config (conf/{group}/<option>.yaml) or pass ++{target}=<value>"
+            )
 
     def fail(self, key: str, value: Any, what: str, allowed: str, suggestion: str | None = None) -> None:
         hint = f" (did you mean {suggestion}?)" if suggestion else ""
@@ -247,7 +259,9 @@ def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
     """The metrics a run of `cfg` logs: what `optimized_metric` (or, `during_fit`, a monitor) may name."""
     regularization = cfg.get("regularization") or {}
     names = fit_metrics(cfg)  # the task's and the metrics group's
-    if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")):
+    if any(_is_number(regularization.get(k)) and regularization.get(k) > 0 for k in ("l1", "l2")) or any(
+        (regularization.get("penalties") or {}).values()
+    ):
         names.append(choices.PENALTY_METRIC)
     names.extend(diagnostics_metrics(cfg))
     if not during_fit and cfg.get("test", True) is not False:
@@ -505,6 +519,10 @@ def _regularization(c: _Checker) -> None:
     c.boolean("regularization.batchnorm")
     c.boolean("regularization.penalize_biases_and_norms")
     c.choice("regularization.batchnorm_order", choices.BATCHNORM_ORDERS)
+    penalties = c.get("regularization.penalties")
+    if isinstance(penalties, DictConfig):
+        for name in penalties:
+            c.import_path(f"regularization.penalties.{name}._target_")
     early = c.get("regularization.early_stopping")
     if early is _ABSENT or early is None or early is False:
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hydra.errors import CompactHydraException
+
 
 class UserError(RuntimeError):
     """A bad request (config, hardware, data file): shown as one line with the fix, never as a traceback."""
@@ -21,7 +23,8 @@ class TrainingInterrupted(Exception):
         return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
 
 
-class Diverged(UserError):
-    """Training stopped at the first NaN or inf loss. In a multirun sweep only that job fails."""
+class Diverged(UserError, CompactHydraException):
+    """Training stopped at the first NaN or inf loss. In a multirun sweep only that job fails; when the sweep ends,
+    Hydra reports the failed job in one line (a CompactHydraException: its message, no traceback) and exits 1."""
 
     fails_job_only = True

@@ -126,9 +126,13 @@ def test_a_run_leaves_curves_history_verdict_and_monitors(train_run, tmp_path, c
         assert all(isinstance(row[key], float) for row in history), key
     assert history[-1]["val/acc"] == pytest.approx(metrics["val/acc"])
     assert metrics["diagnosis/verdict"] in ("high bias", "high variance", "high bias and high variance", "good fit")
+    # The verdict's errors: the best checkpoint in eval mode on a fixed 10000 of the 55000 training examples and
+    # on the whole validation split (not the limited batches val/acc saw).
     best = max(history, key=lambda row: row["val/acc"])
-    assert metrics["diagnosis/train_error"] == pytest.approx(1 - best["train/acc"], abs=1e-6)
-    assert metrics["diagnosis/val_error"] == pytest.approx(1 - best["val/acc"], abs=1e-6)
+    assert metrics["diagnosis/weights"] == "best checkpoint" and metrics["diagnosis/epoch"] == best["epoch"]
+    assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (10000, 55000)
+    assert metrics["diagnosis/val_samples"] == 5000
+    assert 0 < metrics["diagnosis/train_error"] < 0.5 and 0 < metrics["diagnosis/val_error"] < 0.5
     assert metrics["train/loss_ewma"] > 0 and metrics["train/grad_norm"] > 0 and 0 < metrics["train/update_ratio"] < 1
     said = caplog.text
     assert "steps: n=55000 examples / b=256 (⌈n/b⌉ = 215): 20 steps per epoch × e=2 epochs = 40 steps" in said

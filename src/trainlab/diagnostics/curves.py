@@ -1,5 +1,5 @@
 """Learning curves: the per-epoch history of a run, `curves.png` redrawn each epoch, and the bias/variance verdict
-at the end of fit.
+at the end of fit (from the train and val errors of `fit_errors.measure`: the tested weights in eval mode).
 
 An epoch's metrics are complete only after the LightningModule's `on_train_epoch_end` (which runs after every
 callback's), so an epoch's row is taken when the next epoch starts, or when training ends (as
@@ -20,6 +20,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from trainlab.diagnostics import plots
+from trainlab.diagnostics.fit_errors import FitErrors, measure
 from trainlab.diagnostics.verdict import Diagnosis, diagnose
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ KEYS = ("train/loss", "train/acc", "val/loss", "val/acc", "train/lr", "train/gra
 
 class LearningCurves(Callback):
     """Keep the history, draw `<run dir>/curves.png` each epoch (`enabled=false`: neither) and diagnose bias and
-    variance at the end of fit (`verdict=false`: no verdict) from the best epoch's train and val accuracy."""
+    variance at the end of fit (`verdict=false`: no verdict) from the train and val errors of the tested weights."""
 
     def __init__(
         self,
@@ -49,6 +50,7 @@ class LearningCurves(Callback):
         self.filename = filename
         self.history: list[dict[str, float]] = []
         self.diagnosis: Diagnosis | None = None
+        self.errors: FitErrors | None = None
         self._ended: int | None = None  # the epoch that ended and whose row is not taken yet
         self._validated = False
 
@@ -67,9 +69,9 @@ class LearningCurves(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.flush(trainer)
-        if self.enabled and self.verdict:
-            self.diagnosis = self.diagnose()
-            if self.diagnosis is not None and trainer.is_global_zero:
+        if self.enabled and self.verdict and trainer.is_global_zero:
+            self.diagnosis = self.diagnose(trainer, pl_module)
+            if self.diagnosis is not None:
                 log.info(self.diagnosis.line())
 
     def flush(self, trainer: L.Trainer) -> None:
@@ -94,20 +96,21 @@ class LearningCurves(Callback):
         rows = [row for row in self.history if row.get("val/acc") is not None and row.get("train/acc") is not None]
         return max(rows, key=lambda row: row["val/acc"]) if rows else None
 
-    def diagnose(self) -> Diagnosis | None:
-        best = self.best_row()
-        if best is None:
+    def diagnose(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Diagnosis | None:
+        self.errors = measure(trainer, pl_module)
+        if self.errors is None:
             return None
-        return diagnose(1.0 - best["train/acc"], 1.0 - best["val/acc"], **self.thresholds)
+        errors = self.errors
+        return diagnose(errors.train_error, errors.val_error, measure=errors.measure, **self.thresholds)
 
     def results(self) -> dict[str, Any]:
         """What metrics.json records: `history`, and the verdict with the numbers it used."""
         if not self.enabled:
             return {}
         out: dict[str, Any] = {"history": self.history}
-        if self.diagnosis is not None:
+        if self.diagnosis is not None and self.errors is not None:
             out.update(self.diagnosis.metrics())
-            out["diagnosis/epoch"] = self.best_row()["epoch"]
+            out.update(self.errors.metrics())
         return out
 
     # -- drawing -------------------------------------------------------------------------------------------------

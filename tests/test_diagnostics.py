@@ -156,6 +156,39 @@ def test_diagnostics_none_turns_every_monitor_off(train_run, tmp_path) -> None:
     assert metrics["test/acc"] > 0.5  # the run itself is unchanged
 
 
+def test_the_diagnostics_group_alone_builds_the_diagnostics() -> None:
+    from omegaconf import OmegaConf
+
+    from trainlab.diagnostics.build import diagnostics_callbacks
+
+    def built(*overrides: str) -> list[str]:
+        settings = OmegaConf.to_container(compose_train(list(overrides)).diagnostics, resolve=True)
+        return [type(c).__name__ for c in diagnostics_callbacks(settings)]
+
+    everything = ["LearningCurves", "GradientFlow", "ActivationMonitor", "LossEWMA", "StepCount"]
+    assert built() == built("callbacks=none") == everything
+    assert built("diagnostics=none") == []
+    assert built("diagnostics.gradients.every_n_steps=0", "diagnostics.ewma_beta=null") == [
+        "LearningCurves",
+        "ActivationMonitor",
+        "StepCount",
+    ]
+
+
+def test_callbacks_none_keeps_the_diagnostics(train_run, tmp_path) -> None:
+    # No callbacks group (and no Lightning checkpoint): the diagnostics stay; the verdict measures the final weights.
+    metrics = train_run(
+        *QUICK, "callbacks=none", "++trainer.enable_checkpointing=false", "diagnostics.activations.every_n_epochs=0"
+    )
+    run = tmp_path / "run"
+    assert metrics["ckpt_best"] == ""
+    assert (run / "curves.png").is_file() and (run / "gradients.png").is_file()
+    assert not (run / "activations.png").exists()  # each monitor still follows its own setting
+    assert [row["epoch"] for row in metrics["history"]] == [1]
+    assert metrics["diagnosis/weights"] == "final" and metrics["diagnosis/epoch"] == 1
+    assert "train/loss_ewma" in metrics
+
+
 def test_the_summary_shows_the_verdict_but_not_its_inputs() -> None:
     from trainlab.outputs import shown_in_summary
 

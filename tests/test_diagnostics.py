@@ -90,6 +90,36 @@ def test_vanishing_gradients_in_a_deep_sigmoid_net_not_with_relu_and_he() -> Non
     assert flow_problem(1.0, 1e-5, ratio=1e-3) == "exploding"
 
 
+ISSUE_NET = ["model.hidden=[64,64,64,64,64,64,64,64]", "model.activation=sigmoid", "init=normal"]
+
+
+def issue_net_gradient_norms(*overrides: str) -> tuple[float, float]:
+    """First and last layer's gradient norms of the issue's acceptance net, built as `src/train.py` builds it."""
+    from types import SimpleNamespace
+
+    from trainlab.init import init_from_config
+    from trainlab.training import build_model, plain
+
+    cfg = compose_train([*ISSUE_NET, *overrides])
+    torch.manual_seed(0)
+    model = build_model(cfg, SimpleNamespace(shape=(1, 28, 28), num_classes=10))
+    init_from_config(model.net, plain(cfg.init), None)
+    x, y = torch.randn(256, 1, 28, 28), torch.randint(0, 10, (256,))
+    model.objective(x, y).total.backward()
+    norms = [w.grad.norm().item() for _, w in weight_layers(model.net)]
+    return norms[0], norms[-1]
+
+
+def test_the_issue_sigmoid_net_vanishes_without_batch_norm_not_with_the_default_batch_norm() -> None:
+    # `python src/train.py model.hidden=[64]*8 model.activation=sigmoid init=normal`: the default recipe's batch
+    # norm rescales every layer's input, so its gradients reach the first layer (no warning); without it they
+    # vanish by a factor of about 1e-13, and the monitor warns (tests/test_diagnostics_runs.py runs it).
+    first, last = issue_net_gradient_norms("regularization=none")
+    assert flow_problem(first, last, ratio=1e-3) == "vanishing" and first / last < 1e-9
+    first, last = issue_net_gradient_norms()  # regularization=batchnorm, the default
+    assert flow_problem(first, last, ratio=1e-3) is None and 0.1 < first / last < 10
+
+
 def test_steps_line_says_s_equals_n_e_over_b() -> None:
     assert steps_line(55000, 256, 3, 215, 645) == (
         "steps: n=55000 examples / b=256 (⌈n/b⌉ = 215): 215 steps per epoch × e=3 epochs = 645 steps"

@@ -107,3 +107,22 @@ def test_no_verdict_without_train_and_val_splits() -> None:
     dm = datamodule(train=10, val=0)
     assert measure(trainer(dm), OneHotReader()) is None
     assert measure(trainer(SimpleNamespace()), OneHotReader()) is None
+
+
+@pytest.mark.parametrize(("name", "loss"), [("binary", "bce"), ("multilabel", "bce"), ("bounded_regression", "mse")])
+def test_sigmoid_tasks_count_rows_or_labels_wrong(name: str, loss: str) -> None:
+    # Targets of 0/1 (bounded regression: values rounded at 0.5); the logits ±(2·target − 1) get every one right.
+    labels = 1 if name == "binary" else 3
+    g = torch.Generator().manual_seed(0)
+    targets = {split: (torch.rand(n, labels, generator=g) > 0.5).float() for split, n in (("train", 60), ("val", 30))}
+    if name == "bounded_regression":
+        targets = {split: t * 0.6 + 0.2 for split, t in targets.items()}  # 0.2 or 0.8
+    dm = datamodule(train=60, val=30)
+    dm.splits = {
+        split: ((t > 0.5).float() * 2 - 1, t.squeeze(1) if name == "binary" else t) for split, t in targets.items()
+    }
+    dm.scale, dm.shift = torch.ones(labels), torch.zeros(labels)
+    right = measure(trainer(dm), OneHotReader(task=Task(name, loss)))
+    wrong = measure(trainer(dm), OneHotReader(weight=-1.0, task=Task(name, loss)))
+    assert (right.train_error, right.val_error, right.measure) == (0.0, 0.0, "1 − accuracy")
+    assert (wrong.train_error, wrong.val_error) == (1.0, 1.0)

@@ -107,6 +107,10 @@ def test_no_verdict_without_train_and_val_splits() -> None:
     dm = datamodule(train=10, val=0)
     assert measure(trainer(dm), OneHotReader()) is None
     assert measure(trainer(SimpleNamespace()), OneHotReader()) is None
+    quick = trainer(datamodule(train=10, val=10))
+    assert measure(quick, OneHotReader()) is not None
+    quick.fast_dev_run = 1
+    assert measure(quick, OneHotReader()) is None
 
 
 @pytest.mark.parametrize(("name", "loss"), [("binary", "bce"), ("multilabel", "bce"), ("bounded_regression", "mse")])

@@ -122,7 +122,10 @@ def best_checkpoint(trainer: L.Trainer) -> str:
 
 
 def measure(trainer: L.Trainer, pl_module: L.LightningModule, limit: int = MAX_SAMPLES) -> FitErrors | None:
-    """Train and val errors of the tested weights; None when the data module keeps no train and val splits."""
+    """Train and val errors of the tested weights; None when the data module keeps no train and val splits, or
+    for a `fast_dev_run` (one batch of each: no verdict to draw, and no time to spend on one)."""
+    if getattr(trainer, "fast_dev_run", False):
+        return None
     datamodule = trainer.datamodule
     splits = getattr(datamodule, "splits", None)
     if not isinstance(splits, dict) or not {"train", "val"} <= set(splits) or len(splits["val"][1]) == 0:

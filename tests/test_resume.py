@@ -101,6 +101,7 @@ def test_resume_continues_the_run_and_its_loggers(tmp_path, mnist_dir, cache_dir
     assert list((logs / "train" / "runs").iterdir()) == [run]  # no new run dir: the same one continued
     assert f"Restored all states from the checkpoint at {run / LAST_CKPT}" in (run / "train.log").read_text()
     assert read_metrics(run)["epochs"] == 2
+    assert [row["epoch"] for row in read_metrics(run)["history"]] == [1, 2]  # the history goes on from the first
 
     # W&B: one run id, one offline file per session; the second goes on from the first's step and epoch.
     sessions = [read_run(f) for f in run_files(run)]

@@ -76,33 +76,11 @@ def report(results: Mapping[str, Tensor], names: Sequence[str], prefix: str = "t
 
 
 def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: str = "test confusion matrix") -> None:
-    """A confusion-matrix heat map, each row as shares of its true class, with the (non-zero) counts written in."""
-    import matplotlib
+    """A confusion-matrix heat map, each row as shares of its true class, the mistakes' counts written in."""
+    from trainlab.diagnostics import plots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    counts = confusion.long().cpu()
-    shares = counts.double() / counts.sum(dim=1, keepdim=True).clamp(min=1)
-    k = len(names)
-    size = max(4.0, 0.45 * k + 2)
-    fig, ax = plt.subplots(figsize=(size, size * 0.9))
-    image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
-    fig.colorbar(image, ax=ax, fraction=0.046, label="share of the true class")
-    if k <= 30:  # counts stay legible up to about this many classes; zeros are left blank
-        for i, j in counts.nonzero().tolist():
-            color = "white" if shares[i, j] > 0.5 else "black"
-            ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
-    ticks = range(k)
-    ax.set_xticks(ticks, names, rotation=90 if max(map(len, names), default=0) > 2 else 0)
-    ax.set_yticks(ticks, names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    ax.set_title(title)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    plots.save(plots.confusion(confusion, names, title), path)
 
 
 class PerClassReport(L.Callback):

@@ -28,6 +28,7 @@ from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
+from trainlab.diagnostics.build import diagnostics_callbacks
 from trainlab.diagnostics.results import diagnostics_results
 from trainlab.evaluation_report import PerClassReport, per_class_results
 from trainlab.init import init_from_config
@@ -89,6 +90,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     Every logger gets the whole resolved config, with secrets (API keys, tokens) redacted.
     """
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None]
+    callbacks += diagnostics_callbacks(plain(cfg.get("diagnostics")))  # the diagnostics group's, not callbacks'
     early_stopping = early_stopping_callback(plain(cfg.get("regularization")))
     if early_stopping is not None:
         callbacks.append(early_stopping)

@@ -270,17 +270,12 @@ def produced_metrics(cfg: DictConfig, during_fit: bool = False) -> list[str]:
 
 
 def diagnostics_metrics(cfg: DictConfig) -> list[str]:
-    """The per-epoch metrics of the diagnostics callbacks that are on (conf/callbacks/default.yaml)."""
-    on = {}
-    for callback in (cfg.get("callbacks") or {}).values():
-        if isinstance(callback, DictConfig):
-            on[str(callback.get("_target_", ""))] = callback
+    """The per-epoch metrics of the diagnostics that are on (the `diagnostics` group: trainlab.diagnostics.build)."""
+    diagnostics = cfg.get("diagnostics") or {}
     names = []
-    gradients = on.get("trainlab.diagnostics.gradients.GradientFlow")
-    if gradients is not None and gradients.get("every_n_steps", 50):
+    if (diagnostics.get("gradients") or {}).get("every_n_steps"):
         names += ["train/grad_norm", "train/update_ratio"]
-    ewma = on.get("trainlab.diagnostics.ewma.LossEWMA")
-    if ewma is not None and ewma.get("beta", 0.98) is not None:
+    if diagnostics.get("ewma_beta") is not None:
         names.append("train/loss_ewma")
     return names
 

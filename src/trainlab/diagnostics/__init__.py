@@ -1,8 +1,8 @@
-"""Diagnostics that explain a run, each a small Lightning callback wired through `conf/callbacks/default.yaml`
-with its settings in the `diagnostics` config group (`conf/diagnostics/default.yaml`):
+"""Diagnostics that explain a run, each a small Lightning callback built by `build.diagnostics_callbacks` from the
+`diagnostics` config group (`conf/diagnostics/default.yaml`), whatever the `callbacks` group:
 
 - `curves.LearningCurves`: the per-epoch history (metrics.json `history`), `curves.png`, and at the end of fit the
-  bias/variance verdict of `verdict.diagnose`;
+  bias/variance verdict of `verdict.diagnose` on the errors `fit_errors.measure` takes;
 - `gradients.GradientFlow`: per-layer gradient norms and update/weight ratios every few steps, a warning for
   vanishing or exploding gradients, `gradients.png`, and `train/grad_norm`, `train/update_ratio` per epoch;
 - `activations.ActivationMonitor`: per-layer activation mean/std and saturation (dead ReLUs, flat sigmoid/tanh

@@ -121,6 +121,14 @@ class ActivationMonitor(Callback):
         for logger in trainer.loggers:
             logger.log_metrics(logged, step=trainer.global_step)
 
+    def state_dict(self) -> dict[str, Any]:
+        """The statistics so far, in checkpoints: a resumed run's activations.png goes on from them."""
+        return {"layers": self.layers, "epochs": self.epochs, "stats": self.stats}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.layers, self.epochs = list(state_dict.get("layers", [])), list(state_dict.get("epochs", []))
+        self.stats = list(state_dict.get("stats", []))
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._hooks is not None:  # fit stopped inside a recorded batch
             self._hooks.remove()

@@ -1,11 +1,12 @@
 """Learning curves: the per-epoch history of a run, `curves.png` redrawn each epoch, and the bias/variance verdict
-at the end of fit.
+at the end of fit (from the train and val errors of `fit_errors.measure`: the tested weights in eval mode).
 
 An epoch's metrics are complete only after the LightningModule's `on_train_epoch_end` (which runs after every
 callback's), so an epoch's row is taken when the next epoch starts, or when training ends (as
 `trainlab.callbacks.epoch_line` does). The history goes to metrics.json as `history`, one row per epoch:
 `{"epoch": 1, "train/loss": …, "train/acc": …, "val/loss": …, "val/acc": …, "train/lr": …}` (plus
-`train/grad_norm` and `train/update_ratio` when the gradient monitor records them).
+`train/grad_norm` and `train/update_ratio` when the gradient monitor records them). The history is kept in
+checkpoints (`state_dict`), so a run resumed from one (`resume=true`, `ckpt_path=…`) goes on from its epochs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from trainlab.diagnostics import plots
+from trainlab.diagnostics.fit_errors import FitErrors, measure
 from trainlab.diagnostics.verdict import Diagnosis, diagnose
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ KEYS = ("train/loss", "train/acc", "val/loss", "val/acc", "train/lr", "train/gra
 
 class LearningCurves(Callback):
     """Keep the history, draw `<run dir>/curves.png` each epoch (`enabled=false`: neither) and diagnose bias and
-    variance at the end of fit (`verdict=false`: no verdict) from the best epoch's train and val accuracy."""
+    variance at the end of fit (`verdict=false`: no verdict) from the train and val errors of the tested weights."""
 
     def __init__(
         self,
@@ -49,10 +51,15 @@ class LearningCurves(Callback):
         self.filename = filename
         self.history: list[dict[str, float]] = []
         self.diagnosis: Diagnosis | None = None
+        self.errors: FitErrors | None = None
         self._ended: int | None = None  # the epoch that ended and whose row is not taken yet
         self._validated = False
+        self._trainer: L.Trainer | None = None  # for `state_dict`, which Lightning calls without it
 
     # -- collecting ----------------------------------------------------------------------------------------------
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._trainer = trainer
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.flush(trainer)
@@ -67,9 +74,9 @@ class LearningCurves(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.flush(trainer)
-        if self.enabled and self.verdict:
-            self.diagnosis = self.diagnose()
-            if self.diagnosis is not None and trainer.is_global_zero:
+        if self.enabled and self.verdict and trainer.is_global_zero:
+            self.diagnosis = self.diagnose(trainer, pl_module)
+            if self.diagnosis is not None:
                 log.info(self.diagnosis.line())
 
     def flush(self, trainer: L.Trainer) -> None:
@@ -77,15 +84,32 @@ class LearningCurves(Callback):
         if self._ended is None or not self.enabled:
             return
         epoch, self._ended = self._ended, None
+        self.history = with_row(self.history, self.row(trainer, epoch))
+        if trainer.is_global_zero:
+            self.draw(trainer)
+
+    def row(self, trainer: L.Trainer, epoch: int) -> dict[str, float]:
+        """The history row of `epoch` (0-based), from the metrics logged in it."""
         metrics = trainer.callback_metrics
         row: dict[str, float] = {"epoch": epoch + 1}
         for key in KEYS:
             if key in metrics and (self._validated or not key.startswith("val/")):
                 value = float(metrics[key])
                 row[key] = value if math.isfinite(value) else None
-        self.history = [r for r in self.history if r["epoch"] < row["epoch"]] + [row]  # a resumed run redoes one
-        if trainer.is_global_zero:
-            self.draw(trainer)
+        return row
+
+    # -- checkpointing: a resumed run's history goes on from the checkpoint's epochs -------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The history in the checkpoint. A checkpoint saved as an epoch ends (ModelCheckpoint runs after this
+        callback's and the module's on_train_epoch_end) comes before that epoch's row is taken: it is added here."""
+        history = self.history
+        if self._ended is not None and self._trainer is not None and self.enabled:
+            history = with_row(history, self.row(self._trainer, self._ended))
+        return {"history": [dict(row) for row in history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = [dict(row) for row in state_dict.get("history", [])]
 
     # -- results -------------------------------------------------------------------------------------------------
 
@@ -94,20 +118,21 @@ class LearningCurves(Callback):
         rows = [row for row in self.history if row.get("val/acc") is not None and row.get("train/acc") is not None]
         return max(rows, key=lambda row: row["val/acc"]) if rows else None
 
-    def diagnose(self) -> Diagnosis | None:
-        best = self.best_row()
-        if best is None:
+    def diagnose(self, trainer: L.Trainer, pl_module: L.LightningModule) -> Diagnosis | None:
+        self.errors = measure(trainer, pl_module)
+        if self.errors is None:
             return None
-        return diagnose(1.0 - best["train/acc"], 1.0 - best["val/acc"], **self.thresholds)
+        errors = self.errors
+        return diagnose(errors.train_error, errors.val_error, measure=errors.measure, **self.thresholds)
 
     def results(self) -> dict[str, Any]:
         """What metrics.json records: `history`, and the verdict with the numbers it used."""
         if not self.enabled:
             return {}
         out: dict[str, Any] = {"history": self.history}
-        if self.diagnosis is not None:
+        if self.diagnosis is not None and self.errors is not None:
             out.update(self.diagnosis.metrics())
-            out["diagnosis/epoch"] = self.best_row()["epoch"]
+            out.update(self.errors.metrics())
         return out
 
     # -- drawing -------------------------------------------------------------------------------------------------
@@ -119,6 +144,11 @@ class LearningCurves(Callback):
         path.parent.mkdir(parents=True, exist_ok=True)
         plots.save(figure, path)
         log_image(trainer, "diagnostics/curves", figure, path)
+
+
+def with_row(history: list[dict[str, float]], row: dict[str, float]) -> list[dict[str, float]]:
+    """`history` up to the row's epoch, then the row (an epoch redone after a resume replaces the later rows)."""
+    return [r for r in history if r["epoch"] < row["epoch"]] + [row]
 
 
 def log_image(trainer: L.Trainer, tag: str, figure: Any, path: Path) -> None:

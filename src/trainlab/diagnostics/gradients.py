@@ -159,6 +159,14 @@ class GradientFlow(Callback):
                 f"(over {self.exploding_factor:g}×); try a lower optimizer.lr or trainer.gradient_clip_val=1.0"
             )
 
+    def state_dict(self) -> dict[str, Any]:
+        """The records so far, in checkpoints: a resumed run's gradients.png goes on from them."""
+        return {"steps": self.steps, "norms": self.norms, "ratios": self.ratios, "first_norm": self._first_norm}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.steps, self.norms = list(state_dict.get("steps", [])), list(state_dict.get("norms", []))
+        self.ratios, self._first_norm = list(state_dict.get("ratios", [])), state_dict.get("first_norm")
+
     @property
     def warnings(self) -> set[str]:
         """The problems warned about so far: 'vanishing', 'exploding', 'growing'."""

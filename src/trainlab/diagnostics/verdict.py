@@ -19,7 +19,8 @@ REMEDIES["high bias and high variance"] = f"first {REMEDIES['high bias']}; then 
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """A verdict and the numbers it was drawn from (errors are fractions: 1 − accuracy)."""
+    """A verdict and the numbers it was drawn from (errors are fractions: 1 − accuracy, or for a regression
+    MSE / Var(y), the share of the target's variance left unexplained)."""
 
     verdict: str
     train_error: float
@@ -27,6 +28,7 @@ class Diagnosis:
     reference_error: float
     bias_threshold: float
     variance_threshold: float
+    measure: str = "1 − accuracy"
 
     @property
     def avoidable_bias(self) -> float:
@@ -56,9 +58,10 @@ class Diagnosis:
         return out
 
     def line(self) -> str:
+        measure = "" if self.measure == "1 − accuracy" else f"; errors: {self.measure}"
         return (
             f"diagnosis: {self.verdict} (train error {self.train_error:.4f}, val error {self.val_error:.4f}, "
-            f"gap {self.gap:.4f}, reference error {self.reference_error:.4f}): {self.remedy}"
+            f"gap {self.gap:.4f}, reference error {self.reference_error:.4f}{measure}): {self.remedy}"
         )
 
 
@@ -68,6 +71,7 @@ def diagnose(
     reference_error: float = 0.0,
     bias_threshold: float = 0.02,
     variance_threshold: float = 0.02,
+    measure: str = "1 − accuracy",
 ) -> Diagnosis:
     """High bias when the avoidable bias exceeds `bias_threshold`, high variance when the train→val gap exceeds
     `variance_threshold`, both, or a good fit."""
@@ -79,4 +83,4 @@ def diagnose(
         (False, True): "high variance",
         (False, False): "good fit",
     }[(bias, variance)]
-    return Diagnosis(verdict, train_error, val_error, reference_error, bias_threshold, variance_threshold)
+    return Diagnosis(verdict, train_error, val_error, reference_error, bias_threshold, variance_threshold, measure)

@@ -156,12 +156,13 @@ def test_a_run_leaves_curves_history_verdict_and_monitors(train_run, tmp_path, c
         assert all(isinstance(row[key], float) for row in history), key
     assert history[-1]["val/acc"] == pytest.approx(metrics["val/acc"])
     assert metrics["diagnosis/verdict"] in ("high bias", "high variance", "high bias and high variance", "good fit")
-    # The verdict's errors: the best checkpoint in eval mode on a fixed 10000 of the 55000 training examples and
-    # on the whole validation split (not the limited batches val/acc saw).
+    # The verdict's errors: the best checkpoint in eval mode on a fixed sample of the 55000 training examples and of
+    # the validation split, no larger than what the run saw (limit_train_batches=20 of 256, limit_val_batches=2 of
+    # 1000) and at most 10000.
     best = max(history, key=lambda row: row["val/acc"])
     assert metrics["diagnosis/weights"] == "best checkpoint" and metrics["diagnosis/epoch"] == best["epoch"]
-    assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (10000, 55000)
-    assert metrics["diagnosis/val_samples"] == 5000
+    assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (20 * 256, 55000)
+    assert metrics["diagnosis/val_samples"] == 2 * 1000
     assert 0 < metrics["diagnosis/train_error"] < 0.5 and 0 < metrics["diagnosis/val_error"] < 0.5
     assert metrics["train/loss_ewma"] > 0 and metrics["train/grad_norm"] > 0 and 0 < metrics["train/update_ratio"] < 1
     said = caplog.text

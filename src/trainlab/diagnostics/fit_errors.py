@@ -6,7 +6,8 @@ over weights that kept changing, in train mode, on augmented batches.
 The weights measured are those that are tested: the best checkpoint of the run's ModelCheckpoint, or without one
 the weights fit ended with. A split of more than `MAX_SAMPLES` examples is measured on a fixed random sample of
 that many (seeded by the data module's seed: the same sample in every run of that data and seed), which keeps
-the measurement at a fraction of an epoch's cost. Batches are the data module's own (its input scaling), summed
+the measurement at a fraction of an epoch's cost; a run limited by `trainer.limit_train_batches` or
+`limit_val_batches` is measured on no more examples than those limits let it see. Batches are the data module's own (its input scaling), summed
 on the device: one host sync per split.
 
 The error is the task's: 1 − accuracy for the tasks with one (multi-label: the share of labels wrong; bounded
@@ -142,8 +143,16 @@ def measure(trainer: L.Trainer, pl_module: L.LightningModule, limit: int = MAX_S
     def batches(x: Tensor, y: Tensor) -> TensorBatches:
         return TensorBatches(x, y, batch_size, datamodule.scale, datamodule.shift)
 
-    train = sample(train_x, train_y, limit, seed)
-    val = sample(*splits["val"], limit, seed)
+    # No more than the run itself looked at: trainer.limit_train_batches / limit_val_batches cap the samples too.
+    inf = float("inf")
+    trained = getattr(trainer, "num_training_batches", inf)
+    validated = sum(getattr(trainer, "num_val_batches", None) or [inf])
+    train_limit = min(limit, batches_seen(trained, getattr(datamodule, "batch_size", limit), limit))
+    val_limit = min(limit, batches_seen(validated, batch_size, limit))
+    if train_limit == 0 or val_limit == 0:
+        return None
+    train = sample(train_x, train_y, train_limit, seed)
+    val = sample(*splits["val"], val_limit, seed)
     path = best_checkpoint(trainer)
     with checkpoint_weights(pl_module, path) if path else _final(trainer) as epoch, eval_mode(pl_module):
         train_error = split_error(pl_module, batches(*train), task, variance, trainer)
@@ -158,6 +167,11 @@ def measure(trainer: L.Trainer, pl_module: L.LightningModule, limit: int = MAX_S
         weights="best checkpoint" if path else "final",
         epoch=epoch,
     )
+
+
+def batches_seen(count: float, batch_size: int, limit: int) -> int:
+    """Examples in `count` batches of `batch_size` (`count` inf, a loader of unknown length: `limit`)."""
+    return limit if count == float("inf") else int(count) * int(batch_size)
 
 
 @contextmanager

@@ -7,8 +7,8 @@ The weights measured are those that are tested: the best checkpoint of the run's
 the weights fit ended with. A split of more than `MAX_SAMPLES` examples is measured on a fixed random sample of
 that many (seeded by the data module's seed: the same sample in every run of that data and seed), which keeps
 the measurement at a fraction of an epoch's cost; a run limited by `trainer.limit_train_batches` or
-`limit_val_batches` is measured on no more examples than those limits let it see. Batches are the data module's own (its input scaling), summed
-on the device: one host sync per split.
+`limit_val_batches` is measured on no more examples than those limits let it see. Batches are the data module's
+own (its input scaling), summed on the device: one host sync per split.
 
 The error is the task's: 1 − accuracy for the tasks with one (multi-label: the share of labels wrong; bounded
 regression: outputs and targets rounded at 0.5), and for a regression the share of the target's variance left

@@ -74,6 +74,7 @@ BAD = [
     ("train", ["optimized_metric=train/penalty"], ["optimized_metric=train/penalty", "not a metric"]),
     ("train", ["callbacks.model_checkpoint.monitor=test/acc"], ["callbacks.model_checkpoint.monitor=test/acc"]),
     ("train", ["regularization=early_stopping", "regularization.early_stopping.monitor=val/los"], ["val/loss?"]),
+    ("train", ["rung=deep"], ["rung=deep", "add experiment=mnist_ladder", "+rung=deep"]),  # a group only it uses
     (  # ∇E → 0 needs the gradient monitor, which diagnostics=none switches off
         "train",
         ["regularization=early_stopping", "regularization.early_stopping.monitor=train/grad_norm", "diagnostics=none"],

@@ -167,6 +167,20 @@ def test_k_fold_jobs_get_mean_and_std_per_setting(tmp_path: Path) -> None:
     assert "| optimizer.lr=1 | 3/3 | 0.8000 ± 0.1000 |" in (tmp_path / "report.md").read_text()
 
 
+def test_seed_sweeps_get_mean_and_std_per_setting(tmp_path: Path) -> None:
+    """`rung=a,b seed=0,1,2` (experiment=mnist_ladder): each rung's mean ± std over its seeds."""
+    jobs = [("a", 0, 0.9), ("a", 1, 0.8), ("a", 2, 0.7), ("b", 0, 0.95), ("b", 1, 0.93)]
+    for n, (rung, seed, acc) in enumerate(jobs):
+        fake_job(tmp_path, n, [f"rung={rung}", f"seed={seed}"], done(acc))
+    report = write_report(tmp_path, show=False)
+    assert report.folds == []
+    assert report.seeds == [
+        {"setting": "rung=a", "seeds": "3/3", "val/acc_best": "0.8000 ± 0.1000", "test/acc": "0.7900 ± 0.1000"},
+        {"setting": "rung=b", "seeds": "2/2", "val/acc_best": "0.9400 ± 0.0141", "test/acc": "0.9300 ± 0.0141"},
+    ]
+    assert "## Seeds (mean ± std over seeds)" in (tmp_path / "report.md").read_text()
+
+
 def test_an_optuna_study_gets_its_three_plots_and_trial_states(tmp_path: Path) -> None:
     import optuna
 

@@ -74,6 +74,17 @@ BAD = [
     ("train", ["optimized_metric=train/penalty"], ["optimized_metric=train/penalty", "not a metric"]),
     ("train", ["callbacks.model_checkpoint.monitor=test/acc"], ["callbacks.model_checkpoint.monitor=test/acc"]),
     ("train", ["regularization=early_stopping", "regularization.early_stopping.monitor=val/los"], ["val/loss?"]),
+    ("train", ["rung=deep"], ["rung=deep", "add experiment=mnist_ladder", "+rung=deep"]),  # a group only it uses
+    (  # ∇E → 0 needs the gradient monitor, which diagnostics=none switches off
+        "train",
+        ["regularization=early_stopping", "regularization.early_stopping.monitor=train/grad_norm", "diagnostics=none"],
+        ["regularization.early_stopping.monitor=train/grad_norm", "not a metric this run logs"],
+    ),
+    (
+        "train",
+        ["regularization=early_stopping", "regularization.early_stopping.stopping_threshold=low"],
+        ["regularization.early_stopping.stopping_threshold=low is not a number"],
+    ),
     # Paths known before Hydra makes the run dir or any data loads.
     ("train", ["ckpt_path=missing.ckpt"], ["ckpt_path=missing.ckpt: no such file", "checkpoints/"]),
     ("train", ["paths.log_dir=/dev/null/logs"], ["paths.log_dir=/dev/null/logs", "/dev/null is not a folder"]),

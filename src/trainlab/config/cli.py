@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from omegaconf import DictConfig
 
@@ -249,6 +249,19 @@ def composition_error(err: Exception, job: list[str], config_name: str) -> UserE
     return UserError(" ".join(lines) or type(err).__name__)
 
 
+def group_outside_defaults(override: str, group: str, loader: Any) -> UserError:
+    """`group` is a config group that only an experiment brings in (`rung` of experiment=mnist_ladder): name it."""
+    users = []
+    for name in loader.get_group_options("experiment"):
+        defaults = loader.repository.load_config(f"experiment/{name}").defaults_list or []
+        if any(str(getattr(d, "group", "")).lstrip("/") == group and not d.override for d in defaults):
+            users.append(f"experiment={name}")
+    value = override.split("=", 1)[1] if "=" in override else "…"
+    where = f"add {' or '.join(users)}, which brings it in," if users else "no experiment brings it in;"
+    text = f"the config group {group!r} is not in this run's defaults: {where} or +{group}={value}"
+    return UserError(f"{override}: {text}")
+
+
 def unknown_key(key: str, job: list[str], config_name: str) -> UserError:
     """`key` is neither in the config nor a config group: name the closest key (or group) there is."""
     from hydra import compose
@@ -270,7 +283,10 @@ def unknown_key(key: str, job: list[str], config_name: str) -> UserError:
         candidates = [str(k) for k in node]
     if known == 0:  # a top-level name may also be a config group
         loader = GlobalHydra.instance().config_loader()
-        candidates += [g for g in loader.list_groups("") if g != "hydra"]
+        groups = [g for g in loader.list_groups("") if g != "hydra"]
+        if len(parts) == 1 and key in groups:
+            return group_outside_defaults(override, key, loader)
+        candidates += groups
     prefix = ".".join(parts[:known])
     hint = closest(parts[known] if known < len(parts) else key, candidates)
     where = f"{prefix} has no key {parts[known]!r}" if prefix else f"no top-level key or config group {parts[0]!r}"

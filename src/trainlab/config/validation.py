@@ -528,6 +528,7 @@ def _regularization(c: _Checker) -> None:
     c.number("regularization.early_stopping.patience", 0, integer=True)
     c.number("regularization.early_stopping.min_delta", 0)
     c.choice("regularization.early_stopping.mode", choices.MONITOR_MODES)
+    c.number("regularization.early_stopping.stopping_threshold", nullable=True)
 
 
 def _devices_ok(value: Any) -> bool:

@@ -7,17 +7,19 @@ from pathlib import Path
 
 from trainlab.report import optuna_plots, plots
 from trainlab.report.collect import read_sweep
-from trainlab.report.table import fold_rows, job_rows, markdown, print_rich, ranking_note, write_csv
+from trainlab.report.table import fold_rows, job_rows, markdown, print_rich, ranking_note, seed_rows, write_csv
 
 REPORT_MD, REPORT_CSV = "report.md", "report.csv"
 
 
 @dataclass
 class Report:
-    """What was written: the ranked rows, the k-fold rows (if any), the figures, and notes on what was left out."""
+    """What was written: the ranked rows, the k-fold and seed rows (if any), the figures, and notes on what was left
+    out."""
 
     rows: list[dict[str, str]]
     folds: list[dict[str, str]]
+    seeds: list[dict[str, str]] = field(default_factory=list)  # a sweep over `seed`: mean ± std per setting
     figures: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -28,7 +30,7 @@ def write_report(sweep_dir: Path, metric: str | None = None, show: bool = True) 
     study = optuna_plots.find_study(sweep_dir)
     if study is not None:
         sweep.trial_states = optuna_plots.trial_states(sweep, study)
-    report = Report(job_rows(sweep), fold_rows(sweep))
+    report = Report(job_rows(sweep), fold_rows(sweep), seed_rows(sweep))
     curves = plots.plot_curves(sweep)
     if curves is None:
         report.notes.append(f"{plots.CURVES_FILE}: not drawn (no job has a metrics.json history or csv/metrics.csv)")
@@ -45,6 +47,8 @@ def write_report(sweep_dir: Path, metric: str | None = None, show: bool = True) 
         print_rich(f"sweep report: {title}", report.rows)
         if report.folds:
             print_rich("cross-validation: mean ± std over folds", report.folds)
+        if report.seeds:
+            print_rich("seeds: mean ± std over seeds", report.seeds)
         for note in report.notes:
             print(note)
         print(f"written to {sweep_dir}: {REPORT_MD}, {REPORT_CSV}, {', '.join(f.name for f in report.figures)}")
@@ -59,6 +63,8 @@ def report_markdown(sweep_dir: Path, title: str, report: Report, study: object |
     lines += ["", markdown(report.rows)]
     if report.folds:
         lines += ["", "## Cross-validation (mean ± std over folds)", "", markdown(report.folds)]
+    if report.seeds:
+        lines += ["", "## Seeds (mean ± std over seeds)", "", markdown(report.seeds)]
     if study is not None:
         lines += ["", f"Optuna study `{getattr(study, 'study_name', '')}`."]
     if report.figures:

@@ -1,4 +1,5 @@
-"""The report's tables: jobs ranked by the optimized metric, and for k-fold sweeps the mean ± std over folds."""
+"""The report's tables: jobs ranked by the optimized metric, and for k-fold or seed sweeps the mean ± std over
+folds or seeds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from trainlab.report.collect import Sweep, finite
 from trainlab.sweep_summary import Job, minimize, ranked
 
 FOLD_KEY = "data.fold"
+SEED_KEY = "seed"
 
 
 def job_rows(sweep: Sweep) -> list[dict[str, str]]:
@@ -37,12 +39,22 @@ def job_rows(sweep: Sweep) -> list[dict[str, str]]:
 def fold_rows(sweep: Sweep) -> list[dict[str, str]]:
     """For a sweep over `data.fold`: one row per setting of the other swept keys, with the mean ± std (sample std)
     over its completed folds of the metric and test/acc. Empty for sweeps without folds."""
+    return replicate_rows(sweep, FOLD_KEY, "folds")
+
+
+def seed_rows(sweep: Sweep) -> list[dict[str, str]]:
+    """The same over `seed` (`seed=0,1,2`): each setting's mean ± std over its seeds. Empty without a seed sweep."""
+    return replicate_rows(sweep, SEED_KEY, "seeds")
+
+
+def replicate_rows(sweep: Sweep, key: str, label: str) -> list[dict[str, str]]:
+    """One row per setting of the swept keys other than `key`, with the mean ± std over its completed jobs."""
     groups: dict[str, list[Job]] = {}
     for job in sweep.jobs:
         overrides = sweep.changed[job.dir]
-        if not any(o.split("=", 1)[0] == FOLD_KEY for o in overrides):
+        if not any(o.split("=", 1)[0] == key for o in overrides):
             continue
-        rest = " ".join(o for o in overrides if o.split("=", 1)[0] != FOLD_KEY) or "(all folds)"
+        rest = " ".join(o for o in overrides if o.split("=", 1)[0] != key) or f"(all {label})"
         groups.setdefault(rest, []).append(job)
     rows = []
     for setting, jobs in groups.items():
@@ -50,7 +62,7 @@ def fold_rows(sweep: Sweep) -> list[dict[str, str]]:
         rows.append(
             {
                 "setting": setting,
-                "folds": f"{len(done)}/{len(jobs)}",
+                label: f"{len(done)}/{len(jobs)}",
                 sweep.metric: mean_std([j.metrics.get(sweep.metric) for j in done]),
                 "test/acc": mean_std([j.metrics.get("test/acc") for j in done]),
             }

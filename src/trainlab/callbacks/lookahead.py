@@ -23,28 +23,27 @@ class Lookahead(Callback):
             raise ValueError(f"lookahead every={every} must be ≥ 1 and base={base} in [0, 1)")
         self.every, self.base = every, base
         self.slow: dict[str, Tensor] = {}
-
-    def fast_weights(self, pl_module: L.LightningModule) -> dict[str, Tensor]:
-        """The net's floating-point state (weights, biases, BN running statistics), as views to update in place."""
-        return {k: v for k, v in pl_module.state_dict(keep_vars=False).items() if v.is_floating_point()}
+        self.fast: dict[str, Tensor] = {}
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        fast = self.fast_weights(pl_module)
+        # Views of the net's floating-point state (weights, biases, BN running statistics), taken once: the same
+        # tensors are updated in place for the whole fit, so no state dict is built on the training path.
+        self.fast = {k: v for k, v in pl_module.state_dict(keep_vars=False).items() if v.is_floating_point()}
         if not self.slow:  # a resumed run keeps the slow weights its checkpoint stored
-            self.slow = {k: v.detach().clone() for k, v in fast.items()}
+            self.slow = {k: v.detach().clone() for k, v in self.fast.items()}
         else:
-            self.slow = {k: v.to(fast[k].device) for k, v in self.slow.items()}
+            self.slow = {k: v.to(self.fast[k].device) for k, v in self.slow.items()}
 
     @torch.no_grad()
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
         step, total = trainer.global_step, trainer.estimated_stepping_batches
         if step % self.every == 0:
             decay = self.base**self.every * (step / total) ** 3
-            for name, fast in self.fast_weights(pl_module).items():
+            for name, fast in self.fast.items():
                 self.slow[name].lerp_(fast, 1 - decay)
                 fast.copy_(self.slow[name])
         elif step >= total:  # the last step: the net ends on the slow weights
-            for name, fast in self.fast_weights(pl_module).items():
+            for name, fast in self.fast.items():
                 fast.copy_(self.slow[name])
 
     def state_dict(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.gc_freeze import freeze_imported_objects
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
 
@@ -22,6 +23,7 @@ def main(cfg: DictConfig) -> None:
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
         from trainlab.evaluation import evaluate_checkpoints
 
+        freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way
         evaluate_checkpoints(cfg)  # one checkpoint, or an ensemble: a list of them or a sweep dir
 
     run_reporting_errors(task, cfg)  # cfg is validated first, before torch loads

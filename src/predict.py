@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.gc_freeze import freeze_imported_objects
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml
 
@@ -20,6 +21,7 @@ def main(cfg: DictConfig) -> None:
     def task() -> None:
         from trainlab.prediction import predict  # torch loads only for a valid request
 
+        freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way
         predict(cfg)
 
     run_reporting_errors(task, cfg)  # cfg is validated first, before torch loads

@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.gc_freeze import freeze_imported_objects
 from trainlab.resume import check_before_hydra
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
@@ -21,13 +22,14 @@ def main(cfg: DictConfig) -> float | None:
         from trainlab.hardware import check_accelerator
 
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
+        from trainlab.training import train
+
+        freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way
         if not cfg.train:  # train=false ckpt_path=<file>: test that checkpoint only, exactly as src/eval.py does
             from trainlab.checkpoints import load_checkpoint
             from trainlab.evaluation import evaluate
 
             return evaluate(cfg, load_checkpoint(cfg.ckpt_path)).get(cfg.optimized_metric)
-        from trainlab.training import train
-
         return train(cfg).get(cfg.optimized_metric)
 
     return run_reporting_errors(task, cfg)  # cfg is validated first, before torch loads

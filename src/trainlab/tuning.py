@@ -11,6 +11,8 @@ search, not a failed run. Lightning restores the net's initial weights after eac
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -98,15 +100,30 @@ def find_batch_size(cfg: DictConfig, model: Classifier, datamodule: InMemoryData
     return int(size)
 
 
+@contextmanager
+def schedule_off(model: Classifier) -> Iterator[None]:
+    """The searches take a few optimizer steps per trial: the run's lr schedule, sized for the whole run, has no
+    part in them (a one-cycle schedule sized for a trial's step would fail at the next trial; the LR finder replaces
+    the schedule anyway). Training afterwards builds it again, for the whole run."""
+    scheduler = model.hparams.scheduler
+    model.hparams.scheduler = None
+    try:
+        yield
+    finally:
+        model.hparams.scheduler = scheduler
+
+
 def tune(cfg: DictConfig, model: Classifier, datamodule: InMemoryDataModule) -> bool:
     """Run the search `cfg.tune` asks for and print its override; True when training should go on with it."""
     mode = cfg.tune.mode
     if mode == "lr_find":
-        value: Any = find_lr(cfg, model, datamodule)
+        with schedule_off(model):
+            value: Any = find_lr(cfg, model, datamodule)
         key, shown = "optimizer.lr", f"{value:.3g}"
         model.hparams.optimizer["lr"] = value  # what configure_optimizers reads (and the checkpoint records)
     elif mode == "batch_size":
-        value = find_batch_size(cfg, model, datamodule)
+        with schedule_off(model):
+            value = find_batch_size(cfg, model, datamodule)
         key, shown = "data.batch_size", str(value)
         datamodule.batch_size = datamodule.hparams["batch_size"] = value  # the loader and the checkpoint
     else:  # validated before torch loads; a config of one's own may still name another

@@ -1,10 +1,10 @@
 """The default recipe as a plain PyTorch script: what `python src/train.py` does, with nothing but torch.
 
 Same data (the MNIST tensors trainlab caches, the same seeded 55k/5k split, standardization and per-epoch shuffles),
-the same net (784-256-256-10, batch norm, ReLU; initialized from the same seed), batches, epochs, optimizer and
-per-step schedule; validation after every epoch; the test set at the end on the weights of the best validation
-epoch (trainlab tests its best checkpoint). No Lightning, Hydra or trainlab import: this is the baseline that
-`benchmarks/default_run.py` times as a whole process.
+the same net (784-256-256-10, ReLU, batch norm when the recipe has it; initialized from the same seed), batches,
+epochs, optimizer and per-step schedule; validation after every epoch; the test set at the end on the weights of the
+best validation epoch (trainlab tests its best checkpoint). No Lightning, Hydra or trainlab import: this is the
+baseline that `benchmarks/default_run.py` times as a whole process.
 
     python benchmarks/plain_default.py --cache-file data/cache/mnist-….pt --seed 0
 """

@@ -85,12 +85,12 @@ def test_a_piped_run_prints_one_line_per_epoch_and_nothing_to_skip(tmp_path: Pat
     assert "_target_" not in done.stdout and (run_dir / ".hydra" / "config.yaml").is_file()
 
     # The net's layers and parameter counts, also in metrics.json; the final table keeps the whole checkpoint path.
-    net = MLP(in_shape=[1, 28, 28], num_classes=10, hidden=[256, 256], batchnorm=True)  # the default recipe
+    net = MLP(in_shape=[1, 28, 28], num_classes=10, hidden=[256, 256])  # the default recipe: no batch norm
     total = sum(p.numel() for p in net.parameters())
     assert metrics["params/total"] == metrics["params/trainable"] == total
     assert f"net MLP: {total:,} parameters ({total:,} trainable)" in done.stdout
-    first = re.escape("Linear(in_features=784, out_features=256, bias=False)")  # BN after it brings the bias
-    assert re.search(rf"^  layers\.1  {first} +200,704$", done.stdout, re.M)
+    first = re.escape("Linear(in_features=784, out_features=256, bias=True)")
+    assert re.search(rf"^  layers\.1  {first} +200,960$", done.stdout, re.M)
     assert metrics["ckpt_best"].startswith(str(run_dir)) and metrics["ckpt_best"] in done.stdout
 
     # The epoch lines are in the run's log file too.

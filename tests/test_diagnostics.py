@@ -110,19 +110,19 @@ def issue_net_gradient_norms(*overrides: str) -> tuple[float, float]:
     return norms[0], norms[-1]
 
 
-def test_the_issue_sigmoid_net_vanishes_without_batch_norm_not_with_the_default_batch_norm() -> None:
-    # `python src/train.py model.hidden=[64]*8 model.activation=sigmoid init=normal`: the default recipe's batch
-    # norm rescales every layer's input, so its gradients reach the first layer (no warning); without it they
-    # vanish by a factor of about 1e-13, and the monitor warns (tests/test_diagnostics_runs.py runs it).
-    first, last = issue_net_gradient_norms("regularization=none")
+def test_the_issue_sigmoid_net_vanishes_by_default_not_with_batch_norm() -> None:
+    # `python src/train.py model.hidden=[64]*8 model.activation=sigmoid init=normal`: with the default recipe (no
+    # batch norm) its gradients vanish by a factor of about 1e-13 and the monitor warns
+    # (tests/test_diagnostics_runs.py runs it); batch norm rescales every layer's input, so they reach the first layer.
+    first, last = issue_net_gradient_norms()  # regularization=none, the default
     assert flow_problem(first, last, ratio=1e-3) == "vanishing" and first / last < 1e-9
-    first, last = issue_net_gradient_norms()  # regularization=batchnorm, the default
+    first, last = issue_net_gradient_norms("regularization=batchnorm")
     assert flow_problem(first, last, ratio=1e-3) is None and 0.1 < first / last < 10
 
 
 def test_steps_line_says_s_equals_n_e_over_b() -> None:
-    assert steps_line(55000, 256, 3, 215, 645) == (
-        "steps: n=55000 examples / b=256 (⌈n/b⌉ = 215): 215 steps per epoch × e=3 epochs = 645 steps"
+    assert steps_line(55000, 128, 3, 430, 1290) == (
+        "steps: n=55000 examples / b=128 (⌈n/b⌉ = 430): 430 steps per epoch × e=3 epochs = 1290 steps"
     )
 
 
@@ -157,25 +157,25 @@ def test_a_run_leaves_curves_history_verdict_and_monitors(train_run, tmp_path, c
     assert history[-1]["val/acc"] == pytest.approx(metrics["val/acc"])
     assert metrics["diagnosis/verdict"] in ("high bias", "high variance", "high bias and high variance", "good fit")
     # The verdict's errors: the best checkpoint in eval mode on a fixed sample of the 55000 training examples and of
-    # the validation split, no larger than what the run saw (limit_train_batches=20 of 256, limit_val_batches=2 of
+    # the validation split, no larger than what the run saw (limit_train_batches=20 of 128, limit_val_batches=2 of
     # 1000) and at most 10000.
     best = max(history, key=lambda row: row["val/acc"])
     assert metrics["diagnosis/weights"] == "best checkpoint" and metrics["diagnosis/epoch"] == best["epoch"]
-    assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (20 * 256, 55000)
+    assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (20 * 128, 55000)
     assert metrics["diagnosis/val_samples"] == 2 * 1000
     assert 0 < metrics["diagnosis/train_error"] < 0.5 and 0 < metrics["diagnosis/val_error"] < 0.5
     assert metrics["train/loss_ewma"] > 0 and metrics["train/grad_norm"] > 0 and 0 < metrics["train/update_ratio"] < 1
     said = caplog.text
-    assert "steps: n=55000 examples / b=256 (⌈n/b⌉ = 215): 20 steps per epoch × e=2 epochs = 40 steps" in said
+    assert "steps: n=55000 examples / b=128 (⌈n/b⌉ = 430): 20 steps per epoch × e=2 epochs = 40 steps" in said
     assert f"diagnosis: {metrics['diagnosis/verdict']} (train error" in said
 
     events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0, "histograms": 0, "images": 0})
     events.Reload()
     tags = events.Tags()
     assert "diagnostics/curves" in tags["images"]
-    assert {"activations/layers.3", "activations/layers.6"} <= set(tags["histograms"]), tags["histograms"]
+    assert {"activations/layers.2", "activations/layers.4"} <= set(tags["histograms"]), tags["histograms"]
     assert [e.step for e in events.Scalars("train/loss_ewma")][:3] == [4, 9, 14]  # every log_every_n_steps
-    assert "gradients/layers.1/norm" in tags["scalars"] and "activations/layers.3/saturated" in tags["scalars"]
+    assert "gradients/layers.1/norm" in tags["scalars"] and "activations/layers.2/saturated" in tags["scalars"]
 
 
 def test_diagnostics_none_turns_every_monitor_off(train_run, tmp_path) -> None:

@@ -212,7 +212,7 @@ def test_resume_restores_the_saved_config_and_allows_only_resumable_changes(tmp_
         ("optimizer=sgd", "optimizer=sgd (the run has optimizer=adam)"),
         ("optimizer.lr=0.1", "optimizer.lr=0.1 (the run has optimizer.lr=0.003)"),
         ("data.batch_size=64", "data.batch_size=64 (the run has data.batch_size=128)"),
-        ("regularization=dropout", "regularization=dropout (the run has regularization=batchnorm)"),
+        ("regularization=dropout", "regularization=dropout (the run has regularization=none)"),
     ]:
         with pytest.raises(UserError, match=f"^resume: {named.replace('(', '[(]').replace(')', '[)]')} conflicts"):
             restore(run, ["resume=true", typed])

@@ -14,6 +14,7 @@ from trainlab.checkpoints import load_checkpoint
 from trainlab.classifier import Classifier
 from trainlab.config.errors import UserError
 from trainlab.data import InMemoryDataModule
+from trainlab.diagnostics import plots
 from trainlab.ensemble import (
     Member,
     TestProbabilities,
@@ -72,6 +73,7 @@ def evaluate(cfg: DictConfig, checkpoint: dict[str, Any], ckpt_path: str | None 
         trainer.test(model, datamodule=datamodule, verbose=False)
         exit_code = 0
     finally:
+        plots.wait()  # confusion.png, drawn in the background: written before the loggers read it
         finish(trainer.loggers, cfg.paths.output_dir, exit_code)
     metrics = plain_metrics(trainer.callback_metrics)
     metrics.update(per_class_results(trainer))
@@ -129,6 +131,7 @@ def evaluate_ensemble(cfg: DictConfig, members: list[Member]) -> dict[str, Any]:
     metrics = {**ensemble, **metrics}
     out_dir = Path(cfg.paths.output_dir)
     plot_confusion(results["confusion"], names, out_dir / CONFUSION_PNG, title="ensemble test confusion matrix")
+    plots.wait()
     write_metrics(out_dir / "metrics.json", metrics)
     print_summary(f"trainlab: test metrics of an ensemble of {len(members)}", metrics, out_dir / "metrics.json")
     return metrics

@@ -79,8 +79,7 @@ def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: s
     """A confusion-matrix heat map, each row as shares of its true class, the mistakes' counts written in."""
     from trainlab.diagnostics import plots
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    plots.save(plots.confusion(confusion, names, title), path)
+    plots.write(path, plots.confusion, confusion.clone(), list(names), title)
 
 
 class PerClassReport(L.Callback):

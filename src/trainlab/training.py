@@ -28,6 +28,7 @@ from trainlab.config.errors import Diverged
 from trainlab.config.run_dirs import LAST_CKPT
 from trainlab.console import quiet_known_noise
 from trainlab.data import InMemoryDataModule
+from trainlab.diagnostics import plots
 from trainlab.diagnostics.build import diagnostics_callbacks
 from trainlab.diagnostics.results import diagnostics_results
 from trainlab.evaluation_report import PerClassReport, per_class_results
@@ -173,6 +174,7 @@ def fit_and_test(run: Run) -> dict[str, Any]:
             raise Diverged(divergence_message(cfg, err)) from err
         raise
     finally:
+        plots.wait()  # the PNGs drawn in the background: written before the loggers read them, or anyone else
         finish(trainer.loggers, cfg.paths.output_dir, exit_code)
     if trainer.is_global_zero:
         write_metrics(path, metrics)

@@ -134,5 +134,6 @@ class ActivationMonitor(Callback):
             self._hooks.remove()
             self._hooks = None
         if self.stats and trainer.is_global_zero:
-            figure = plots.activations(self.epochs, self.layers, self.stats)
-            plots.save(figure, Path(trainer.default_root_dir) / "activations.png")
+            stats = [{key: list(values) for key, values in epoch.items()} for epoch in self.stats]
+            path = Path(trainer.default_root_dir) / "activations.png"
+            plots.write(path, plots.activations, list(self.epochs), list(self.layers), stats)

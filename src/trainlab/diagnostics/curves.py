@@ -138,9 +138,15 @@ class LearningCurves(Callback):
     # -- drawing -------------------------------------------------------------------------------------------------
 
     def draw(self, trainer: L.Trainer) -> None:
+        """Redraw curves.png: on the drawing thread, or here when TensorBoard or W&B take the picture too."""
         best = self.best_row()
-        figure = plots.learning_curves(self.history, best["epoch"] if best else None)
+        best_epoch = best["epoch"] if best else None
         path = Path(trainer.default_root_dir) / self.filename
+        if not any(isinstance(lg, (TensorBoardLogger, WandbLogger)) for lg in trainer.loggers):
+            plots.write(path, plots.learning_curves, [dict(row) for row in self.history], best_epoch)
+            return
+        plots.wait()  # matplotlib on one thread at a time
+        figure = plots.learning_curves(self.history, best_epoch)
         path.parent.mkdir(parents=True, exist_ok=True)
         plots.save(figure, path)
         log_image(trainer, "diagnostics/curves", figure, path)

@@ -174,8 +174,9 @@ class GradientFlow(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.steps and trainer.is_global_zero:
-            figure = plots.gradient_flow(self.steps, self.layers, self.norms, self.ratios)
-            plots.save(figure, Path(trainer.default_root_dir) / "gradients.png")
+            norms, ratios = [list(row) for row in self.norms], [list(row) for row in self.ratios]
+            path = Path(trainer.default_root_dir) / "gradients.png"
+            plots.write(path, plots.gradient_flow, list(self.steps), list(self.layers), norms, ratios)
 
 
 def net_of(pl_module: L.LightningModule) -> nn.Module:

@@ -6,16 +6,46 @@ plot on a 2-core VM): a small figure at 72 dpi, fixed panel positions (no tight_
 which draw everything twice), few ticks, plain tick labels (a log axis's default 10^x labels go through mathtext,
 whose parser alone costs 0.4 s on first use), and few text artists (`benchmarks/monitors.py` measures the whole
 cost of the diagnostics). Each file is written to a temporary name and renamed, so a reader never sees half a PNG.
+
+A run's plots are drawn on one background thread (`write`), so training goes on while a PNG renders; that thread is
+the only one that touches matplotlib while plots are pending, and `wait()` (at the end of fit and test, before the
+loggers read the PNGs) returns once every one is written.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+log = logging.getLogger(__name__)
+
 Row = Mapping[str, Any]
+
+_drawer: ThreadPoolExecutor | None = None
+_pending: list[tuple[Path, Future]] = []
+
+
+def write(path: Path, build: Callable[..., Any], *args: Any) -> None:
+    """Build the figure `build(*args)` and save it to `path`, on the drawing thread; `args` must not change
+    afterwards (pass copies). Python joins the thread at exit, so a pending PNG is written even then."""
+    global _drawer
+    if _drawer is None:
+        _drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainlab-plots")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _pending.append((path, _drawer.submit(lambda: save(build(*args), path))))
+
+
+def wait() -> None:
+    """Return once every PNG asked of `write` is written. A plot that failed is one warning line, not a failed run."""
+    while _pending:
+        path, done = _pending.pop(0)
+        error = done.exception()
+        if error is not None:
+            log.warning(f"could not write {path}: {type(error).__name__}: {error}")
 
 
 def _figure(panels: int, width: float = 4.2, height: float = 3.0) -> tuple[Any, list[Any]]:

@@ -39,3 +39,28 @@ def test_the_confusion_matrix_writes_in_only_the_mistakes(tmp_path: Path) -> Non
     plots.save(figure, tmp_path / "confusion.png")
     with Image.open(tmp_path / "confusion.png") as image:
         image.verify()
+
+
+def test_plots_are_written_in_the_background_and_waited_for(tmp_path: Path, caplog) -> None:
+    import threading
+
+    release = threading.Event()
+
+    def held_curves() -> object:  # a slow plot: it renders only once the test lets it
+        assert release.wait(timeout=10)
+        return plots.learning_curves([{"epoch": 1, "train/loss": 0.5, "val/loss": 0.6}], 1)
+
+    path = tmp_path / "curves.png"
+    plots.write(path, held_curves)  # returns at once: the caller (training) goes on
+    assert not path.exists()
+    release.set()
+    plots.wait()
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+    def broken() -> object:
+        raise ValueError("no data")
+
+    plots.write(tmp_path / "broken.png", broken)
+    plots.wait()  # a plot that fails is a warning, not a failed run
+    assert not (tmp_path / "broken.png").exists()
+    assert any("could not write" in r.getMessage() and "no data" in r.getMessage() for r in caplog.records)

@@ -226,3 +226,25 @@ def test_the_summary_shows_the_verdict_but_not_its_inputs() -> None:
     assert shown_in_summary("diagnosis/verdict", "good fit") and shown_in_summary("test/acc", 0.98)
     assert not shown_in_summary("diagnosis/gap", 0.01) and not shown_in_summary("history", [])
     assert not shown_in_summary("test/acc_per_class", {"0": 0.99})
+
+
+def test_the_final_test_of_an_earlier_best_checkpoint_keeps_the_whole_record(train_run) -> None:
+    # The best checkpoint by val/acc taken as the *worst* (mode=min): epoch 1 of 3. Testing it loads that checkpoint,
+    # whose history, gradient and activation records end at epoch 1; metrics.json and the plots keep all 3 epochs.
+    metrics = train_run(*QUICK, "trainer.max_epochs=3", "callbacks.model_checkpoint.mode=min")
+    assert metrics["ckpt_best"].endswith("epoch_000.ckpt") and metrics["diagnosis/epoch"] == 1
+    assert [row["epoch"] for row in metrics["history"]] == [1, 2, 3]
+
+
+def test_a_fit_record_is_restored_for_a_fit_only() -> None:
+    from trainlab.diagnostics.curves import LearningCurves
+
+    curves = LearningCurves()
+    curves.history = [{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]
+    earlier = {"history": [{"epoch": 1}]}
+    curves.setup(None, None, stage="test")
+    curves.load_state_dict(earlier)  # the final test loading the best checkpoint
+    assert [row["epoch"] for row in curves.history] == [1, 2, 3]
+    curves.setup(None, None, stage="fit")
+    curves.load_state_dict(earlier)  # a fit resumed from that checkpoint
+    assert [row["epoch"] for row in curves.history] == [1]

@@ -18,10 +18,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
 from trainlab.diagnostics import plots
+from trainlab.diagnostics.fit_record import FitRecord
 from trainlab.diagnostics.gradients import net_of
 from trainlab.models.activations import Maxout
 
@@ -70,7 +70,7 @@ def last_batch(trainer: L.Trainer, batch_idx: int) -> bool:
     return batch_idx + 1 == trainer.num_training_batches
 
 
-class ActivationMonitor(Callback):
+class ActivationMonitor(FitRecord):
     """Record activation statistics every `every_n_epochs` epochs (0: off), on the epoch's last training batch."""
 
     def __init__(self, every_n_epochs: int = 1, saturation_margin: float = 0.05) -> None:
@@ -125,7 +125,7 @@ class ActivationMonitor(Callback):
         """The statistics so far, in checkpoints: a resumed run's activations.png goes on from them."""
         return {"layers": self.layers, "epochs": self.epochs, "stats": self.stats}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def restore(self, state_dict: dict[str, Any]) -> None:
         self.layers, self.epochs = list(state_dict.get("layers", [])), list(state_dict.get("epochs", []))
         self.stats = list(state_dict.get("stats", []))
 

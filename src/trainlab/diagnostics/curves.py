@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
 from trainlab.diagnostics import plots
 from trainlab.diagnostics.fit_errors import FitErrors, measure
+from trainlab.diagnostics.fit_record import FitRecord
 from trainlab.diagnostics.verdict import Diagnosis, diagnose
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 KEYS = ("train/loss", "train/acc", "val/loss", "val/acc", "train/lr", "train/grad_norm", "train/update_ratio")
 
 
-class LearningCurves(Callback):
+class LearningCurves(FitRecord):
     """Keep the history, draw `<run dir>/curves.png` each epoch (`enabled=false`: neither) and diagnose bias and
     variance at the end of fit (`verdict=false`: no verdict) from the train and val errors of the tested weights."""
 
@@ -59,6 +59,7 @@ class LearningCurves(Callback):
     # -- collecting ----------------------------------------------------------------------------------------------
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
         self._trainer = trainer
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -108,7 +109,7 @@ class LearningCurves(Callback):
             history = with_row(history, self.row(self._trainer, self._ended))
         return {"history": [dict(row) for row in history]}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def restore(self, state_dict: dict[str, Any]) -> None:
         self.history = [dict(row) for row in state_dict.get("history", [])]
 
     # -- results -------------------------------------------------------------------------------------------------

@@ -24,10 +24,10 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
 from trainlab.diagnostics import plots
+from trainlab.diagnostics.fit_record import FitRecord
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def flow_problem(first: float, last: float, ratio: float) -> str | None:
     return None
 
 
-class GradientFlow(Callback):
+class GradientFlow(FitRecord):
     """Record every `every_n_steps` optimizer steps (0: off); warn about vanishing or exploding gradients."""
 
     def __init__(self, every_n_steps: int = 50, vanishing_ratio: float = 1e-3, exploding_factor: float = 1e3) -> None:
@@ -163,7 +163,7 @@ class GradientFlow(Callback):
         """The records so far, in checkpoints: a resumed run's gradients.png goes on from them."""
         return {"steps": self.steps, "norms": self.norms, "ratios": self.ratios, "first_norm": self._first_norm}
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+    def restore(self, state_dict: dict[str, Any]) -> None:
         self.steps, self.norms = list(state_dict.get("steps", [])), list(state_dict.get("norms", []))
         self.ratios, self._first_norm = list(state_dict.get("ratios", [])), state_dict.get("first_norm")
 

@@ -51,7 +51,7 @@ def test_each_rung_sets_its_own_net_optimizer_and_init_and_nothing_of_the_defaul
     assert cfg.init.name == init and cfg.init.get("std") == std
     assert cfg.model.dropout == dropout
     assert "_target_" not in cfg.scheduler and cfg.model.batchnorm is False and cfg.regularization.weight_decay == 0
-    assert (cfg.trainer.max_epochs, cfg.data.batch_size, cfg.data.normalize) == (10, 200, "minmax")
+    assert (cfg.trainer.max_epochs, cfg.data.batch_size, cfg.data.normalize) == (15, 100, "minmax")
     net = instantiate(cfg.model, in_shape=[1, 28, 28], num_classes=10)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     assert [m.out_features for m in linears] == [*hidden, 10]
@@ -87,7 +87,7 @@ def test_the_fast_cnn_has_batch_norm_and_a_one_cycle_lr() -> None:
     assert problems(cfg) == []
     net = instantiate(cfg.model, in_shape=[1, 28, 28], num_classes=10)
     assert sum(isinstance(m, nn.BatchNorm2d) for m in net.modules()) == 2
-    assert cfg.scheduler._target_ == "torch.optim.lr_scheduler.OneCycleLR" and cfg.trainer.max_epochs == 2
+    assert cfg.scheduler._target_ == "trainlab.optimization.OneCycleLR" and cfg.trainer.max_epochs == 2
 
 
 OPTIMIZERS = {

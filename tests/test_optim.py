@@ -202,6 +202,25 @@ def test_onecycle_warms_up_to_max_lr_then_anneals(tmp_path: Path) -> None:
     assert lrs[-1] < 0.01 / 25 / 100
 
 
+def test_onecycle_holds_its_final_lr_past_the_end_of_the_cycle() -> None:
+    # A run resumed with a larger trainer.max_epochs: its checkpoint keeps the cycle's length (10 steps here).
+    from trainlab.optimization import OneCycleLR
+
+    net = torch.nn.Linear(2, 1)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    torch_cycle = torch.optim.lr_scheduler.OneCycleLR(torch.optim.SGD(net.parameters(), lr=0.1), 0.5, total_steps=10)
+    cycle = OneCycleLR(optimizer, max_lr=0.5, total_steps=10)
+    lrs, torch_lrs = [], []
+    for _ in range(9):
+        optimizer.step(), cycle.step(), torch_cycle.optimizer.step(), torch_cycle.step()
+        lrs.append(cycle.get_last_lr()[0]), torch_lrs.append(torch_cycle.get_last_lr()[0])
+    assert lrs == torch_lrs  # the cycle itself is torch's
+    final = lrs[-1]
+    for _ in range(15):  # torch's raises "Tried to step 11 times" on the second of these
+        optimizer.step(), cycle.step()
+        assert cycle.get_last_lr()[0] == final
+
+
 def test_plateau_cuts_lr_when_val_loss_stalls(tmp_path: Path) -> None:
     # lr 1e-6: val/loss changes by less than the 1e-4 relative threshold, so it counts as a plateau.
     lrs = fit_lrs(tmp_path, "plateau", epochs=5, lr=1e-6, patience=1, factor=0.5)

@@ -61,6 +61,18 @@ def build_optimizer(
     return instantiate(dict(optimizer_cfg), _partial_=True)(params=groups, **(extra if weight_decay else {}))
 
 
+class OneCycleLR(torch.optim.lr_scheduler.OneCycleLR):
+    """torch's one-cycle schedule, holding the lr the cycle ends with after `total_steps` instead of raising: a run
+    resumed with a larger `trainer.max_epochs` (its checkpoint keeps the cycle's length) trains on at that lr."""
+
+    def get_lr(self) -> list[float]:
+        steps, self.last_epoch = self.last_epoch, min(self.last_epoch, self.total_steps - 1)
+        try:
+            return super().get_lr()
+        finally:
+            self.last_epoch = steps
+
+
 def build_scheduler(
     scheduler_cfg: Mapping[str, Any], optimizer: torch.optim.Optimizer, run_length: Callable[[str], int]
 ) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from torch import Tensor
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.checkpoints import load_checkpoint
 from trainlab.classifier import Classifier
 from trainlab.config.errors import UserError
@@ -126,7 +127,7 @@ def mean_probabilities(probabilities: Sequence[Tensor]) -> Tensor:
     return torch.stack([p.double() for p in probabilities]).mean(dim=0)
 
 
-class TestProbabilities(L.Callback):
+class TestProbabilities(LeanCallback):
     """Collect the model's class probabilities and the targets of a test pass (on the CPU, in test order)."""
 
     def __init__(self) -> None:

@@ -18,6 +18,8 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix, MulticlassF1Score
 
+from trainlab.callbacks.lean import LeanCallback
+
 log = logging.getLogger(__name__)
 
 CONFUSION_PNG = "confusion.png"
@@ -82,7 +84,7 @@ def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: s
     plots.write(path, plots.confusion, confusion.clone(), list(names), title)
 
 
-class PerClassReport(L.Callback):
+class PerClassReport(LeanCallback):
     """Per-class accuracy, macro F1 and the confusion matrix of each test pass; `confusion.png` in the run dir.
 
     After `trainer.test`, `results` holds the metrics.json entries (empty for a task other than multi-class);

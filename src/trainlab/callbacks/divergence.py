@@ -13,6 +13,8 @@ import lightning as L
 import torch
 from torch import Tensor
 
+from trainlab.callbacks.lean import LeanCallback
+
 # Where a host check costs a device sync (GPU, or a collective under DDP), the first non-finite loss is tracked on
 # the device and read every this many steps; on a single CPU every step is checked (there is nothing to sync).
 NONFINITE_CHECK_EVERY = 50
@@ -27,7 +29,7 @@ class NonFiniteLoss(RuntimeError):
         super().__init__(f"the training loss is {what} at step {step} (epoch {epoch})")
 
 
-class StopOnNonFiniteLoss(L.Callback):
+class StopOnNonFiniteLoss(LeanCallback):
     """Raise `NonFiniteLoss` at the first NaN/inf training loss: at once on one CPU, else within `check_every`
     steps (`NONFINITE_CHECK_EVERY`), every rank together under DDP."""
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.outputs import number
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 DEFAULT_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 
 
-class EpochLine(Callback):
+class EpochLine(LeanCallback):
     """Log `keys` (those this epoch produced) and the epoch's wall time once per training epoch."""
 
     def __init__(self, keys: Sequence[str] = DEFAULT_KEYS) -> None:

@@ -27,6 +27,7 @@ from typing import Any
 
 import lightning as L
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.config.errors import TrainingInterrupted
 from trainlab.config.run_dirs import LAST_CKPT
 
@@ -81,7 +82,7 @@ def save_last(trainer: L.Trainer) -> Path:
     return path
 
 
-class StopOnSignal(L.Callback):
+class StopOnSignal(LeanCallback):
     """Stop training at the end of the batch during which SIGINT/SIGTERM arrived, saving last.ckpt first."""
 
     def __init__(self, flag: SignalFlag) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import lightning as L
 
+from trainlab.callbacks.lean import LeanCallback
 
-class RestoreLoaderPosition(L.Callback):
+
+class RestoreLoaderPosition(LeanCallback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         trainer.fit_loop._load_combined_loader_states()

@@ -13,11 +13,12 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 
+from trainlab.callbacks.lean import LeanCallback
 
-class Lookahead(Callback):
+
+class Lookahead(LeanCallback):
     def __init__(self, every: int = 5, base: float = 0.95) -> None:
         if every < 1 or not 0 <= base < 1:
             raise ValueError(f"lookahead every={every} must be ≥ 1 and base={base} in [0, 1)")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.outputs import parameter_counts
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def summary_text(net: nn.Module, max_depth: int = 3) -> str:
     return "\n".join([head, *lines])
 
 
-class NetSummary(Callback):
+class NetSummary(LeanCallback):
     """Log the net's layers (up to `max_depth` levels deep) and parameter counts when fitting starts."""
 
     def __init__(self, max_depth: int = 3) -> None:

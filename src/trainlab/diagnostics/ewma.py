@@ -14,8 +14,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from torch import Tensor
+
+from trainlab.callbacks.lean import LeanCallback
 
 
 class EWMA:
@@ -58,7 +59,7 @@ def should_log(trainer: L.Trainer) -> bool:
     return bool(trainer._logger_connector.should_update_logs)
 
 
-class LossEWMA(Callback):
+class LossEWMA(LeanCallback):
     """Logs `train/loss_ewma` every `log_every_n_steps` steps; `beta=null` turns it off. The progress bar
     (`trainlab.callbacks.progress`) shows it too."""
 

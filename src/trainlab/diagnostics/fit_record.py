@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+
+from trainlab.callbacks.lean import LeanCallback
 
 
-class FitRecord(Callback):
+class FitRecord(LeanCallback):
     """`restore(state_dict)` when a fit loads a checkpoint; nothing when a test, validation or predict does."""
 
     _stage: str | None = None

@@ -6,7 +6,8 @@ import logging
 import math
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+
+from trainlab.callbacks.lean import LeanCallback
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ def train_size(datamodule: object) -> int | None:
     return None
 
 
-class StepCount(Callback):
+class StepCount(LeanCallback):
     """Print the steps per epoch and the total once, when training starts (`enabled=false`: not at all)."""
 
     def __init__(self, enabled: bool = True) -> None:

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import TensorBoardLogger
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.diagnostics.activations import ActivationHooks, last_batch
 from trainlab.diagnostics.gradients import net_of
 
 
-class WeightHistograms(Callback):
+class WeightHistograms(LeanCallback):
     """Histograms `weights/<param>`, `gradients/<param>` and `activations/<layer>`; `histogram_freq=0` turns them
     off."""
 

@@ -9,11 +9,12 @@ from typing import Any
 import lightning as L
 import optuna
 
+from trainlab.callbacks.lean import LeanCallback
 from trainlab.outputs import plain_metrics, write_metrics
 from trainlab.sweeps.trial import should_stop
 
 
-class ReportToTrial(L.Callback):
+class ReportToTrial(LeanCallback):
     """After each validation (not the sanity check): `trial.report(<metric>, epoch)`; raise `optuna.TrialPruned`
     when the pruner says so. In DDP, rank 0 decides and the others follow."""
 

@@ -1,0 +1,40 @@
+"""The base of trainlab's callbacks: the per-batch hooks a callback does not implement are skipped, not called.
+
+Lightning calls each hook of every callback on every batch, each call inside a profiler context with a formatted
+name: a default run has 14 callbacks and about 8 batch hooks per training step, so most of its ~100 callback calls
+per step do nothing. Lightning skips a hook that is not callable (`trainer/call.py`: `if callable(fn)`), so a
+`LeanCallback` sets the batch hooks its class leaves at `Callback`'s no-op to None on each instance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch.callbacks import Callback
+
+# Called once per batch (or per optimizer step) through Lightning's `_call_callback_hooks`, and nowhere else.
+BATCH_HOOKS = (
+    "on_train_batch_start",
+    "on_train_batch_end",
+    "on_before_backward",
+    "on_after_backward",
+    "on_before_optimizer_step",
+    "on_before_zero_grad",
+    "on_validation_batch_start",
+    "on_validation_batch_end",
+    "on_test_batch_start",
+    "on_test_batch_end",
+    "on_predict_batch_start",
+    "on_predict_batch_end",
+)
+
+
+class LeanCallback(Callback):
+    """A Callback whose unimplemented batch hooks are None, so that Lightning does not call them."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> LeanCallback:
+        callback = super().__new__(cls)
+        for hook in BATCH_HOOKS:
+            if getattr(cls, hook) is getattr(Callback, hook):
+                setattr(callback, hook, None)
+        return callback

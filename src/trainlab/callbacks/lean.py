@@ -1,8 +1,8 @@
 """The base of trainlab's callbacks: the per-batch hooks a callback does not implement are skipped, not called.
 
 Lightning calls each hook of every callback on every batch, each call inside a profiler context with a formatted
-name: a default run has 14 callbacks and about 8 batch hooks per training step, so most of its ~100 callback calls
-per step do nothing. Lightning skips a hook that is not callable (`trainer/call.py`: `if callable(fn)`), so a
+name: a default run has 14 callbacks and 6 batch hooks per training step, and most of those 84 calls per step do
+nothing. Lightning skips a hook that is not callable (`trainer/call.py`: `if callable(fn)`), so a
 `LeanCallback` sets the batch hooks its class leaves at `Callback`'s no-op to None on each instance.
 """
 

@@ -247,9 +247,9 @@ def test_model_example_trains_lenet5(runs: dict[str, Future]) -> None:
         "_target_": "trainlab.models.lenet.LeNet5",
         "activation": "relu",
         "negative_slope": 0.01,
-        "batchnorm": True,
+        "batchnorm": False,  # the default recipe has no batch norm
     }
-    assert metrics["params/total"] == 61706 + 44  # LeNet-5 on 28×28, plus two batch norms (6 and 16 channels)
+    assert metrics["params/total"] == 61706  # LeNet-5 on 28×28
     assert metrics["status"] == "completed"
 
 
@@ -261,8 +261,8 @@ def test_data_example_builds_the_net_for_stripes(runs: dict[str, Future]) -> Non
     assert ckpt["datamodule_hyper_parameters"]["_target_"] == "trainlab.data.stripes.StripesDataModule"
     counts = metrics["test/class_counts"]
     assert set(counts) == {"horizontal", "vertical", "diagonal"} and sum(counts.values()) == 600
-    # The MLP (256, 256) with batch norm: its Linear layers before a norm have no bias.
-    assert metrics["params/total"] == 256 * 256 + 2 * 256 + 256 * 256 + 2 * 256 + (256 * 3 + 3)
+    # The default MLP (256, 256), without batch norm: 256 inputs, every Linear layer with its bias.
+    assert metrics["params/total"] == (256 * 256 + 256) + (256 * 256 + 256) + (256 * 3 + 3)
 
 
 @pytest.mark.slow

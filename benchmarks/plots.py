@@ -1,7 +1,8 @@
 """What each diagnostics PNG costs to draw, in CPU seconds (less sensitive to other jobs on a shared machine than
 wall time): curves.png, gradients.png, activations.png and confusion.png with the data of a default 3-epoch MNIST
 run, each drawn once in a fresh process (the cost a run pays, first use of matplotlib's fonts included), then the
-median of 5 more. PNGs go to a temporary folder (or --out).
+median of 5 more. A run draws them in its drawing process (`trainlab/diagnostics/drawer.py`), beside training.
+PNGs go to a temporary folder (or --out).
 
     python benchmarks/plots.py
 """
@@ -18,7 +19,6 @@ from pathlib import Path
 import torch
 
 from trainlab.diagnostics import plots
-from trainlab.evaluation_report import plot_confusion
 
 HISTORY = [
     {"epoch": e, "train/loss": tl, "train/acc": ta, "val/loss": vl, "val/acc": va, "train/lr": 1e-3}
@@ -43,7 +43,9 @@ def jobs(out: Path) -> dict[str, Callable[[], None]]:
         "activations.png": lambda: plots.save(
             plots.activations([1, 2, 3], ["layers.3", "layers.6"], stats), out / "activations.png"
         ),
-        "confusion.png": lambda: plot_confusion(counts, [str(i) for i in range(10)], out / "confusion.png"),
+        "confusion.png": lambda: plots.save(
+            plots.confusion(counts.tolist(), [str(i) for i in range(10)], "confusion"), out / "confusion.png"
+        ),
     }
 
 

@@ -8,6 +8,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.diagnostics.drawer import start as start_drawing
 from trainlab.gc_freeze import freeze_imported_objects
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml: the run dir, reused by resume=true
@@ -21,6 +22,7 @@ def main(cfg: DictConfig) -> None:
         from trainlab.hardware import check_accelerator
 
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
+        start_drawing()  # confusion.png: matplotlib loads in the drawing process while torch loads here
         from trainlab.evaluation import evaluate_checkpoints
 
         freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way

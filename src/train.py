@@ -7,6 +7,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
+from trainlab.diagnostics.drawer import start as start_drawing
 from trainlab.gc_freeze import freeze_imported_objects
 from trainlab.resume import check_before_hydra
 
@@ -22,6 +23,8 @@ def main(cfg: DictConfig) -> float | None:
         from trainlab.hardware import check_accelerator
 
         check_accelerator(cfg.trainer.accelerator, cfg.trainer.devices)
+        if not cfg.get("tune") and (cfg.get("test", True) or cfg.diagnostics.get("curves")):
+            start_drawing()  # the run draws PNGs: matplotlib loads in the drawing process while torch loads here
         from trainlab.training import train
 
         freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way

@@ -1,15 +1,19 @@
 """The diagnostics' PNGs are drawn cheaply and stay readable: plain log-axis labels (no mathtext, whose parser
 costs 0.4 s of CPU on first use), a few labels even on a narrow range, and the confusion matrix's mistakes
-written in (not all k² cells)."""
+written in (not all k² cells). A run's PNGs are drawn by a separate process, never lost: a plot that fails is a
+warning, and without that process they are drawn in the run's own."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 import torch
 from PIL import Image
 
-from trainlab.diagnostics import plots
+from trainlab.diagnostics import drawer, plots
 
 
 def tick_labels(ax) -> list[str]:
@@ -33,7 +37,7 @@ def test_log_axes_have_plain_labels_on_narrow_and_wide_ranges(tmp_path: Path) ->
 def test_the_confusion_matrix_writes_in_only_the_mistakes(tmp_path: Path) -> None:
     counts = torch.eye(10, dtype=torch.long) * 95
     counts[9, 4], counts[7, 2] = 10, 3
-    figure = plots.confusion(counts, [str(i) for i in range(10)], "test confusion matrix")
+    figure = plots.confusion(counts.tolist(), [str(i) for i in range(10)], "test confusion matrix")
     texts = sorted(t.get_text() for t in figure.axes[0].texts)
     assert texts == ["10", "3"]
     plots.save(figure, tmp_path / "confusion.png")
@@ -41,26 +45,45 @@ def test_the_confusion_matrix_writes_in_only_the_mistakes(tmp_path: Path) -> Non
         image.verify()
 
 
-def test_plots_are_written_in_the_background_and_waited_for(tmp_path: Path, caplog) -> None:
-    import threading
+ROWS = [{"epoch": 1, "train/loss": 0.5, "val/loss": 0.6, "train/acc": 0.8, "val/acc": 0.7}]
 
-    release = threading.Event()
 
-    def held_curves() -> object:  # a slow plot: it renders only once the test lets it
-        assert release.wait(timeout=10)
-        return plots.learning_curves([{"epoch": 1, "train/loss": 0.5, "val/loss": 0.6}], 1)
+def test_plots_are_drawn_by_another_process_and_waited_for(tmp_path: Path) -> None:
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from trainlab.diagnostics import drawer, plots\n"
+        f"path = Path({str(tmp_path / 'curves.png')!r})\n"
+        f"plots.write(path, plots.learning_curves, {ROWS!r}, 1)\n"
+        "plots.wait()\n"
+        "print(path.read_bytes()[:4], 'matplotlib' in sys.modules, drawer._drawer.process.pid)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    head, loaded, _ = done.stdout.split()
+    assert head == "b'\\x89PNG'" and loaded == "False", done.stdout  # written, and matplotlib never loaded here
+    assert done.stderr == ""
 
-    path = tmp_path / "curves.png"
-    plots.write(path, held_curves)  # returns at once: the caller (training) goes on
-    assert not path.exists()
-    release.set()
-    plots.wait()
-    assert path.read_bytes().startswith(b"\x89PNG")
 
-    def broken() -> object:
-        raise ValueError("no data")
-
-    plots.write(tmp_path / "broken.png", broken)
+def test_a_plot_that_fails_is_a_warning_and_the_drawer_goes_on(tmp_path: Path, caplog) -> None:
+    plots.write(tmp_path / "broken.png", plots.learning_curves, [{"epoch": "one", "train/loss": "x"}], None)
+    plots.write(tmp_path / "curves.png", plots.learning_curves, ROWS, 1)
     plots.wait()  # a plot that fails is a warning, not a failed run
     assert not (tmp_path / "broken.png").exists()
-    assert any("could not write" in r.getMessage() and "no data" in r.getMessage() for r in caplog.records)
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+    assert any("could not write" in r.getMessage() and "broken.png" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ValueError, match="figure functions"):  # the drawer runs this module's functions only
+        plots.write(tmp_path / "x.png", lambda: None)
+
+
+def test_without_the_drawing_process_plots_are_drawn_here(tmp_path: Path) -> None:
+    drawer.start()
+    drawer._drawer.process.kill()  # it died (out of memory, say)
+    drawer._drawer.process.wait()
+    for name in ("a.png", "b.png"):
+        plots.write(tmp_path / name, plots.learning_curves, ROWS, 1)
+    plots.wait()
+    assert all((tmp_path / name).read_bytes().startswith(b"\x89PNG") for name in ("a.png", "b.png"))
+    drawer.close()  # the next test starts a new one
+    plots.write(tmp_path / "c.png", plots.learning_curves, ROWS, 1)
+    plots.wait()
+    assert drawer._drawer is not None and drawer._drawer.alive

@@ -81,7 +81,7 @@ def plot_confusion(confusion: Tensor, names: Sequence[str], path: Path, title: s
     """A confusion-matrix heat map, each row as shares of its true class, the mistakes' counts written in."""
     from trainlab.diagnostics import plots
 
-    plots.write(path, plots.confusion, confusion.clone(), list(names), title)
+    plots.write(path, plots.confusion, confusion.tolist(), list(names), title)
 
 
 class PerClassReport(LeanCallback):

@@ -139,18 +139,13 @@ class LearningCurves(FitRecord):
     # -- drawing -------------------------------------------------------------------------------------------------
 
     def draw(self, trainer: L.Trainer) -> None:
-        """Redraw curves.png: on the drawing thread, or here when TensorBoard or W&B take the picture too."""
+        """Redraw curves.png (in the drawing process); TensorBoard and W&B take the picture too, once it is drawn."""
         best = self.best_row()
-        best_epoch = best["epoch"] if best else None
         path = Path(trainer.default_root_dir) / self.filename
-        if not any(isinstance(lg, (TensorBoardLogger, WandbLogger)) for lg in trainer.loggers):
-            plots.write(path, plots.learning_curves, [dict(row) for row in self.history], best_epoch)
-            return
-        plots.wait()  # matplotlib on one thread at a time
-        figure = plots.learning_curves(self.history, best_epoch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        plots.save(figure, path)
-        log_image(trainer, "diagnostics/curves", figure, path)
+        plots.write(path, plots.learning_curves, [dict(row) for row in self.history], best["epoch"] if best else None)
+        if any(isinstance(lg, (TensorBoardLogger, WandbLogger)) for lg in trainer.loggers):
+            plots.wait()
+            log_image(trainer, "diagnostics/curves", path)
 
 
 def with_row(history: list[dict[str, float]], row: dict[str, float]) -> list[dict[str, float]]:
@@ -158,10 +153,17 @@ def with_row(history: list[dict[str, float]], row: dict[str, float]) -> list[dic
     return [r for r in history if r["epoch"] < row["epoch"]] + [row]
 
 
-def log_image(trainer: L.Trainer, tag: str, figure: Any, path: Path) -> None:
-    """Send a drawn figure to the run's TensorBoard and W&B loggers (none: nothing to do)."""
+def log_image(trainer: L.Trainer, tag: str, path: Path) -> None:
+    """Send a PNG to the run's TensorBoard and W&B loggers (none: nothing to do; no PNG: nothing to send)."""
+    if not path.is_file():
+        return
     for logger in trainer.loggers:
         if isinstance(logger, TensorBoardLogger):
-            logger.experiment.add_image(tag, plots.image_array(figure), trainer.global_step, dataformats="HWC")
+            import numpy as np
+            from PIL import Image
+
+            with Image.open(path) as image:
+                pixels = np.asarray(image.convert("RGB"))
+            logger.experiment.add_image(tag, pixels, trainer.global_step, dataformats="HWC")
         elif isinstance(logger, WandbLogger):
             logger.log_image(key=tag, images=[str(path)])

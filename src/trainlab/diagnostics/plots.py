@@ -1,51 +1,52 @@
 """The diagnostics' PNGs (and the test confusion matrix), drawn with matplotlib's object API on the Agg canvas (no
 pyplot, no display needed).
 
-matplotlib is imported inside each function, when a plot is written. Drawing is kept cheap (0.03–0.06 s of CPU a
-plot on a 2-core VM): a small figure at 72 dpi, fixed panel positions (no tight_layout or bbox_inches="tight",
-which draw everything twice), few ticks, plain tick labels (a log axis's default 10^x labels go through mathtext,
-whose parser alone costs 0.4 s on first use), and few text artists (`benchmarks/monitors.py` measures the whole
-cost of the diagnostics). Each file is written to a temporary name and renamed, so a reader never sees half a PNG.
+Drawing is kept cheap (0.03–0.06 s of CPU a plot on a 2-core VM): a small figure at 72 dpi, fixed panel positions
+(no tight_layout or bbox_inches="tight", which draw everything twice), few ticks, plain tick labels (a log axis's
+default 10^x labels go through mathtext, whose parser alone costs 0.4 s on first use), and few text artists
+(`benchmarks/monitors.py` measures the whole cost of the diagnostics). Each file is written to a temporary name and
+renamed, so a reader never sees half a PNG.
 
-A run's plots are drawn on one background thread (`write`), so training goes on while a PNG renders; that thread is
-the only one that touches matplotlib while plots are pending, and `wait()` (at the end of fit and test, before the
-loggers read the PNGs) returns once every one is written.
+A run's plots are drawn by the drawing process (`drawer.py`): `write` hands it a figure function of this module and
+its arguments and returns at once; `wait` (at the end of fit and test, before the loggers read the PNGs) returns
+once every one is written. So the training process never imports matplotlib for them.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger(__name__)
+from trainlab.diagnostics import drawer
 
 Row = Mapping[str, Any]
 
-_drawer: ThreadPoolExecutor | None = None
-_pending: list[tuple[Path, Future]] = []
-
 
 def write(path: Path, build: Callable[..., Any], *args: Any) -> None:
-    """Build the figure `build(*args)` and save it to `path`, on the drawing thread; `args` must not change
-    afterwards (pass copies). Python joins the thread at exit, so a pending PNG is written even then."""
-    global _drawer
-    if _drawer is None:
-        _drawer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trainlab-plots")
+    """Draw `build(*args)` to `path` in the drawing process. `build` is one of this module's figure functions and
+    `args` plain data (lists, dicts, numbers, strings): the drawer has neither torch nor the caller's objects."""
+    if globals().get(build.__name__) is not build:
+        raise ValueError(f"plots.write draws this module's figure functions, not {build.__name__}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    _pending.append((path, _drawer.submit(lambda: save(build(*args), path))))
+    drawer.submit(path, build.__name__, args)
 
 
 def wait() -> None:
     """Return once every PNG asked of `write` is written. A plot that failed is one warning line, not a failed run."""
-    while _pending:
-        path, done = _pending.pop(0)
-        error = done.exception()
-        if error is not None:
-            log.warning(f"could not write {path}: {type(error).__name__}: {error}")
+    drawer.wait()
+
+
+def warm_up() -> None:
+    """Import matplotlib and load its font: what a process's first plot pays (the drawing process does it at once)."""
+    from io import BytesIO
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure, axes = _figure(1)
+    axes[0].set_xlabel("epoch")
+    FigureCanvasAgg(figure).print_png(BytesIO())
 
 
 def _figure(panels: int, width: float = 4.2, height: float = 3.0) -> tuple[Any, list[Any]]:
@@ -94,13 +95,6 @@ def save(figure: Any, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     figure.savefig(tmp, format="png")
     os.replace(tmp, path)
-
-
-def image_array(figure: Any) -> Any:
-    """The rendered figure as an H×W×3 uint8 array (for TensorBoard), after `save`."""
-    import numpy as np
-
-    return np.asarray(figure.canvas.buffer_rgba())[..., :3]
 
 
 def _series(history: Sequence[Row], key: str) -> tuple[list[int], list[float]]:
@@ -163,16 +157,17 @@ def activations(epochs: Sequence[int], layers: Sequence[str], stats: Sequence[Ma
     return figure
 
 
-def confusion(counts: Any, names: Sequence[str], title: str) -> Any:
-    """A confusion-matrix heat map (rows: true class, as shares of it); the mistakes' counts written in (the
-    non-zero cells off the diagonal) when there are at most 30 classes."""
+def confusion(counts: Sequence[Sequence[int]], names: Sequence[str], title: str) -> Any:
+    """A confusion-matrix heat map of `counts[true][predicted]` (rows as shares of their true class); the mistakes'
+    counts written in (the non-zero cells off the diagonal) when there are at most 30 classes."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    counts = counts.long().cpu()
-    shares = counts.double() / counts.sum(dim=1, keepdim=True).clamp(min=1)
+    counts = np.asarray(counts, dtype=np.int64)
+    shares = counts / counts.sum(axis=1, keepdims=True).clip(min=1)
     k = len(names)
     size = max(4.0, 0.4 * k + 1.6)
     figure = Figure(figsize=(size + 0.9, size), dpi=72)
@@ -180,12 +175,12 @@ def confusion(counts: Any, names: Sequence[str], title: str) -> Any:
     side = 1 - margin - 0.35 / size
     ax = figure.add_axes((margin * size / (size + 0.9), margin, side * size / (size + 0.9), side))
     cax = figure.add_axes(((size - 0.2) / (size + 0.9), margin, 0.15 / (size + 0.9), side))
-    image = ax.imshow(shares.numpy(), cmap="Blues", vmin=0, vmax=1)
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     figure.colorbar(image, cax=cax, ticks=[0, 0.5, 1]).set_label("share of the true class", fontsize=8)
     if k <= 30:  # counts stay legible up to about this many classes
-        off = counts.clone()
-        off.fill_diagonal_(0)
-        for i, j in off.nonzero().tolist():
+        off = counts.copy()
+        np.fill_diagonal(off, 0)
+        for i, j in zip(*off.nonzero(), strict=True):
             color = "white" if shares[i, j] > 0.5 else "black"
             ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
     ticks = range(k)

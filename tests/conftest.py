@@ -1,8 +1,11 @@
 """Fixtures shared by every test module, and two session-wide rules: tests marked `gpu` run only where CUDA is
-available, and nothing the tests run may write into the repo tree. Shared code lives in `helpers/`."""
+available, and nothing the tests run may write into the repo tree. Shared code lives in `helpers/`.
+
+With pytest-xdist (`pytest -n 2`, as the README runs the suites) each worker keeps to its share of the cores."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +15,23 @@ import pytest
 from helpers import repo_files, runner
 from helpers.paths import data_dir
 from helpers.training import train_in_process
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker runs on its share of the cores (worker i of n: every n-th core from the i-th), and so do the
+    runs it starts: trainlab gives a run as many torch threads as its process may use cores. Without this, two
+    workers' runs would each start one thread per core and keep stealing the cores from each other."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER"), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if count > len(cores):
+        return
+    share = cores[int(worker.removeprefix("gw")) :: count]
+    os.sched_setaffinity(0, share)
+    import torch
+
+    torch.set_num_threads(len(share))  # torch sized its thread pool from the cores it saw at import
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

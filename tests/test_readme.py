@@ -193,6 +193,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory, mnist_dir: Path) -> Path:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("readme")  # in the README's order, on one worker: a later command reads an earlier's runs
 @pytest.mark.parametrize("command", RUNS, ids=lambda c: c.text)
 def test_every_readme_command_runs(command: Command, repo: Path, mnist_dir: Path) -> None:
     if reason := skip_reason(command):

@@ -61,6 +61,17 @@ def test_ewma_matches_a_hand_computation() -> None:
         EWMA(1.0)
 
 
+def test_ewma_read_now_and_then_equals_the_step_by_step_recursion() -> None:
+    """The steps are kept and folded in when read (or every FOLD_EVERY steps): the same v_t as one update a step."""
+    losses = (torch.rand(700, generator=torch.Generator().manual_seed(0)) * 3).tolist()
+    ewma, v = EWMA(0.98), 0.0
+    for t, loss in enumerate(losses, 1):
+        ewma.update(torch.tensor(loss))
+        v = 0.98 * v + 0.02 * loss
+        if t in (1, 2, 50, 51, 300, 700):  # 300 and 700: more than FOLD_EVERY steps since the last read
+            assert float(ewma.value()) == pytest.approx(v / (1 - 0.98**t), rel=1e-5)
+
+
 def test_dead_relu_share_is_one_with_a_large_negative_bias() -> None:
     layer = nn.Linear(20, 8)
     nn.init.constant_(layer.bias, -100.0)

@@ -2,9 +2,11 @@
 
     v_t = β·v_{t−1} + (1 − β)·θ_t,   v_0 = 0,   reported as v_t / (1 − β^t)
 
-Without the correction the first values are pulled towards v_0 = 0. The average is kept on the loss's device
-(one in-place `lerp_` per step: no host sync); it is read only when logged (every `trainer.log_every_n_steps`
-steps, as `train/loss_ewma`, and its value at each epoch's end) or when the progress bar redraws.
+Without the correction the first values are pulled towards v_0 = 0. The average is kept on the loss's device with
+no host sync: each step's loss is only kept (a reference, no tensor op), and the steps kept are folded into v at
+once when the average is read, v_t = β^k·v_{t−k} + Σ_i (1 − β)·β^(k−1−i)·θ_{t−k+1+i}, which is the recursion above
+unrolled. It is read when logged (every `trainer.log_every_n_steps` steps, as `train/loss_ewma`, and its value at
+each epoch's end) or when the progress bar redraws.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from torch import Tensor
 
 from trainlab.callbacks.lean import LeanCallback
 
+FOLD_EVERY = 256  # steps kept at most before they are folded in, however rarely the average is read
+
 
 class EWMA:
     """v_t of a stream of scalar tensors, on their device; `value()` is the bias-corrected v_t / (1 − β^t)."""
@@ -27,21 +31,39 @@ class EWMA:
             raise ValueError(f"diagnostics.ewma_beta={beta} must be in [0, 1)")
         self.beta = beta
         self.t = 0
-        self.v: Tensor | None = None
+        self._v: Tensor | None = None
+        self._kept: list[Tensor] = []  # the steps not folded into _v yet, oldest first
 
-    @torch.no_grad()
     def update(self, x: Tensor) -> None:
-        x = x.detach().float()
-        if self.v is None:
-            self.v = torch.zeros_like(x)
-        self.v.lerp_(x, 1.0 - self.beta)  # v + (1 − β)(x − v) = βv + (1 − β)x
+        self._kept.append(x.detach())
         self.t += 1
+        if len(self._kept) >= FOLD_EVERY:
+            self._fold()
+
+    def _fold(self) -> None:
+        """v ← β^k·v + Σ (1 − β)·β^(k−1−i)·θ_i over the k kept values: one vectorized update."""
+        if not self._kept:
+            return
+        xs = torch.stack(self._kept).float()
+        k = len(self._kept)
+        powers = torch.arange(k - 1, -1, -1, dtype=torch.float64)
+        weights = ((1.0 - self.beta) * self.beta**powers).to(device=xs.device, dtype=xs.dtype)
+        folded = (weights * xs).sum()
+        self._v = folded if self._v is None else self._v * self.beta**k + folded
+        self._kept = []
+
+    @property
+    def v(self) -> Tensor | None:
+        """v_t, the average before the bias correction (None before the first update)."""
+        self._fold()
+        return self._v
 
     def value(self) -> Tensor | None:
         """The bias-corrected average (a tensor on the device), or None before the first update."""
-        if self.v is None:
+        v = self.v
+        if v is None:
             return None
-        return self.v / (1.0 - self.beta**self.t)
+        return v / (1.0 - self.beta**self.t)
 
 
 def ewma_series(values: Iterable[float], beta: float) -> list[float]:

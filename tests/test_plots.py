@@ -5,6 +5,7 @@ warning, and without that process they are drawn in the run's own."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,13 @@ def test_plots_are_drawn_by_another_process_and_waited_for(tmp_path: Path) -> No
     head, loaded, _ = done.stdout.split()
     assert head == "b'\\x89PNG'" and loaded == "False", done.stdout  # written, and matplotlib never loaded here
     assert done.stderr == ""
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="process priorities are POSIX")
+def test_the_drawing_process_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    plots.write(tmp_path / "curves.png", plots.learning_curves, ROWS, 1)
+    plots.wait()  # the process has started and drawn: its priority is set
+    assert os.getpriority(os.PRIO_PROCESS, drawer._drawer.process.pid) == 19  # it takes the cores training leaves
 
 
 def test_a_plot_that_fails_is_a_warning_and_the_drawer_goes_on(tmp_path: Path, caplog) -> None:

@@ -5,9 +5,10 @@ A thread would not do: Python threads share one interpreter lock, and a plot ren
 training loop for as long as it renders. The child draws on another core. It is a plain `python -m
 trainlab.diagnostics.drawer` that imports matplotlib (never torch) while the parent imports torch, then reads jobs
 from its stdin (pickled: a PNG's path, the name of a figure function in `plots`, its arguments as plain data) and
-answers each on its stdout with None or the error as one line. It runs in a session of its own, so Ctrl-C in the
-terminal reaches the training process only, and it ends when its stdin closes, after the jobs it was given. If it
-cannot start, or dies, the plots are drawn in the parent instead: slower, never lost.
+answers each on its stdout with None or the error as one line. It runs at the lowest priority (nice 19), so it
+draws on the cycles training leaves idle rather than taking a core from torch's threads; in a session of its own,
+so Ctrl-C in the terminal reaches the training process only; and it ends when its stdin closes, after the jobs it
+was given. If it cannot start, or dies, the plots are drawn in the parent instead: slower, never lost.
 
 The parent's side is `submit` (returns at once) and `wait` (returns once every submitted PNG is written); both are
 called from one thread, the one running training.
@@ -166,6 +167,8 @@ def serve(jobs: IO[bytes], replies: IO[bytes]) -> None:
 
 
 if __name__ == "__main__":
+    if hasattr(os, "nice"):
+        os.nice(19)  # the lowest priority: drawing takes the cores training leaves idle, never training's own
     try:
         serve(sys.stdin.buffer, sys.stdout.buffer)
     finally:

@@ -95,3 +95,11 @@ def test_without_the_drawing_process_plots_are_drawn_here(tmp_path: Path) -> Non
     plots.write(tmp_path / "c.png", plots.learning_curves, ROWS, 1)
     plots.wait()
     assert drawer._drawer is not None and drawer._drawer.alive
+
+
+def test_a_relative_path_is_taken_from_the_callers_folder(tmp_path: Path, monkeypatch) -> None:
+    drawer.start()  # the drawing process starts (or runs on) in another folder
+    monkeypatch.chdir(tmp_path)  # a Hydra job with hydra.job.chdir=true moves into its run dir
+    plots.write(Path("curves.png"), plots.learning_curves, ROWS, 1)
+    plots.wait()
+    assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")

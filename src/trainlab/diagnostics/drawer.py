@@ -126,7 +126,7 @@ def start() -> None:
 def submit(path: Path, name: str, args: tuple[Any, ...]) -> None:
     """Draw `plots.<name>(*args)` to `path` in the drawing process; returns at once."""
     start()
-    job = (str(path), name, args)
+    job = (os.path.abspath(path), name, args)  # the drawer keeps the folder it started in; a job may chdir
     _pending.append(job)
     if _drawer is not None:
         _drawer.send(job)  # if this fails, `wait` draws the job here

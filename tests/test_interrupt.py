@@ -99,8 +99,9 @@ def test_a_run_resumed_mid_epoch_ends_with_the_weights_of_an_uninterrupted_one(
 
     # SIGINT right after step 27: 7 batches into the second epoch (20 batches each).
     stop = ["+callbacks.stop._target_=helpers.probes.SignalAtStep", "+callbacks.stop.step=27"]
-    code, _, stderr = run_to_end(start_training(parts, mnist_dir, cache_dir, *DETERMINISTIC, *stop))
+    code, stdout, stderr = run_to_end(start_training(parts, mnist_dir, cache_dir, *DETERMINISTIC, *stop))
     assert code == 130, stderr[-3000:]
+    assert "weights_only" not in stdout  # Lightning's "`weights_only` was not set" line, printed on every interruption
     print("\n" + stderr.strip().splitlines()[-1])
     saved = torch.load(parts / LAST_CKPT, map_location="cpu", weights_only=True)
     assert saved["global_step"] == 27

@@ -78,7 +78,7 @@ def is_interruption(exception: BaseException) -> bool:
 def save_last(trainer: L.Trainer) -> Path:
     """Save the trainer's current state to `<run dir>/checkpoints/last.ckpt` (collective under DDP)."""
     path = Path(trainer.default_root_dir) / LAST_CKPT
-    trainer.save_checkpoint(path)
+    trainer.save_checkpoint(path, weights_only=False)  # the whole state, said outright (else Lightning says so)
     return path
 
 

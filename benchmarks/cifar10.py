@@ -33,6 +33,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Callback
 
+from trainlab.diagnostics import plots
 from trainlab.training import build_model, build_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,7 @@ def trainlab_seconds(cfg) -> float:
     timer = StepTimer()
     trainer.callbacks.append(timer)
     trainer.fit(model, datamodule=datamodule)
+    plots.wait()  # the PNGs of this fit are written before the temporary run dir goes
     return timer.seconds
 
 

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from lightning.pytorch.callbacks import Callback
 
+from trainlab.diagnostics import plots
 from trainlab.training import build_model, build_trainer
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -72,6 +73,7 @@ def trainlab_epochs(cfg, epochs: int) -> list[float]:
     timer = EpochTimer()
     trainer.callbacks.append(timer)
     trainer.fit(model, datamodule=datamodule)
+    plots.wait()  # the PNGs of this fit are written before the temporary run dir goes
     return timer.times
 
 

@@ -32,6 +32,7 @@ from trainlab.diagnostics import plots
 from trainlab.diagnostics.build import diagnostics_callbacks
 from trainlab.diagnostics.results import diagnostics_results
 from trainlab.evaluation_report import PerClassReport, per_class_results
+from trainlab.hook_costs import NoProfiler
 from trainlab.init import init_from_config
 from trainlab.loggers.csv_logger import rewind_csv_loggers
 from trainlab.loggers.redact import redact
@@ -103,6 +104,8 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     callbacks += trial_callbacks(cfg)  # in an Optuna sweep's job: report to its trial, stop when pruned
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
+    if cfg.trainer.get("profiler") is None:
+        flags["profiler"] = NoProfiler()  # Lightning's pass-through profiler, cheaper per hook (hook_costs.py)
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **flags)
     config = redact(plain(cfg))
     for logger in trainer.loggers:

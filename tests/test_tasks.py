@@ -10,7 +10,7 @@ from helpers.config import compose_train
 
 from trainlab.classifier import Classifier
 from trainlab.config.validation import problems
-from trainlab.metrics import EpochMeans, build_metrics
+from trainlab.metrics import FOLD_EVERY, EpochMeans, build_metrics
 from trainlab.tasks import Task
 
 # The course's table: task → (activation, loss, metric classes of its metrics group, the monitor and its mode).
@@ -156,6 +156,30 @@ def test_training_sums_report_accuracy_only_where_the_task_has_one() -> None:
     labels = EpochMeans(Task("multilabel", "bce").correct)
     labels.update(torch.tensor(0.1), torch.tensor([[1.0, -1.0], [1.0, 1.0]]), torch.tensor([[1, 1], [1, 1]]))
     assert labels.compute()["acc"] == pytest.approx(0.75)
+
+
+def test_training_sums_fold_kept_steps_into_the_example_weighted_means() -> None:
+    """Steps of unequal batch sizes, past the fold limit, with a penalty: the means a plain loop computes."""
+    gen = torch.Generator().manual_seed(0)
+    means = EpochMeans()
+    loss_n = correct = penalty = n = 0.0
+    steps = FOLD_EVERY + 37
+    for step in range(steps):
+        size = 8 if step % 5 else 3
+        logits, target = torch.randn(size, 4, generator=gen), torch.randint(0, 4, (size,), generator=gen)
+        loss, pen = torch.rand((), generator=gen), torch.rand((), generator=gen)
+        means.update(loss, logits, target, pen if step % 2 else None)
+        loss_n += float(loss) * size
+        correct += float((logits.argmax(1) == target).sum())
+        penalty += float(pen) if step % 2 else 0.0
+        n += size
+    got = means.compute()
+    assert got["loss"] == pytest.approx(loss_n / n, rel=1e-6)
+    assert got["acc"] == pytest.approx(correct / n, rel=1e-6)
+    assert got["penalty"] == pytest.approx(penalty / steps, rel=1e-6)
+    means.reset()
+    means.update(torch.tensor(2.0), torch.tensor([[0.0, 1.0]]), torch.tensor([0]))
+    assert means.compute()["loss"] == pytest.approx(2.0) and means.compute()["acc"] == 0.0
 
 
 def test_a_regression_learns_standardized_targets_and_answers_in_their_units() -> None:

@@ -169,7 +169,7 @@ def test_a_run_leaves_curves_history_verdict_and_monitors(train_run, tmp_path, c
     assert metrics["diagnosis/verdict"] in ("high bias", "high variance", "high bias and high variance", "good fit")
     # The verdict's errors: the best checkpoint in eval mode on a fixed sample of the 55000 training examples and of
     # the validation split, no larger than what the run saw (limit_train_batches=20 of 128, limit_val_batches=2 of
-    # 1000) and at most 10000.
+    # 1000) and at most 5000.
     best = max(history, key=lambda row: row["val/acc"])
     assert metrics["diagnosis/weights"] == "best checkpoint" and metrics["diagnosis/epoch"] == best["epoch"]
     assert (metrics["diagnosis/train_samples"], metrics["diagnosis/train_split_size"]) == (20 * 128, 55000)

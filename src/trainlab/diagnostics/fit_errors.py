@@ -6,9 +6,10 @@ over weights that kept changing, in train mode, on augmented batches.
 The weights measured are those that are tested: the best checkpoint of the run's ModelCheckpoint, or without one
 the weights fit ended with. A split of more than `MAX_SAMPLES` examples is measured on a fixed random sample of
 that many (seeded by the data module's seed: the same sample in every run of that data and seed), which keeps
-the measurement at a fraction of an epoch's cost; a run limited by `trainer.limit_train_batches` or
-`limit_val_batches` is measured on no more examples than those limits let it see. Batches are the data module's
-own (its input scaling), summed on the device: one host sync per split.
+the measurement at a fraction of an epoch's cost: the standard error of an error rate p on 5,000 examples is
+√(p(1−p)/5000), 0.2 points at p = 2% and never over 0.71, well under the verdict's 2-point thresholds. A run
+limited by `trainer.limit_train_batches` or `limit_val_batches` is measured on no more examples than those limits
+let it see. Batches are the data module's own (its input scaling), summed on the device: one host sync per split.
 
 The error is the task's: 1 − accuracy for the tasks with one (multi-label: the share of labels wrong; bounded
 regression: outputs and targets rounded at 0.5), and for a regression the share of the target's variance left
@@ -30,7 +31,7 @@ from torch import Tensor
 from trainlab.data.batches import TensorBatches
 from trainlab.tasks import Task
 
-MAX_SAMPLES = 10_000
+MAX_SAMPLES = 5_000
 
 
 @dataclass(frozen=True)

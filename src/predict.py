@@ -9,7 +9,7 @@ from omegaconf import DictConfig
 
 from trainlab.config.cli import check_command_line, run_reporting_errors
 from trainlab.config.run_dirs import register_resolver
-from trainlab.gc_freeze import freeze_imported_objects
+from trainlab.gc_freeze import freeze_imported_objects, pause_collection
 
 register_resolver()  # `${trainlab_run_dir:…}` in conf/hydra/default.yaml
 
@@ -19,6 +19,7 @@ CONF = Path(__file__).resolve().parent.parent / "conf"
 @hydra.main(version_base="1.3", config_path="../conf", config_name="predict")
 def main(cfg: DictConfig) -> None:
     def task() -> None:
+        pause_collection()  # until freeze_imported_objects: no full collections during the imports
         from trainlab.prediction import predict  # torch loads only for a valid request
 
         freeze_imported_objects()  # torch's and Lightning's millions of objects: out of the collector's way

@@ -45,6 +45,7 @@ def default_recipe(overrides: list[str]) -> list[str]:
     recipe = ["--batch-size", str(cfg.data.batch_size), "--epochs", str(cfg.trainer.max_epochs)]
     recipe += ["--optimizer", optimizer, "--lr", str(cfg.optimizer.lr), "--schedule", schedule]
     recipe += ["--val-size", str(cfg.data.val_size)]
+    recipe += ["--fused" if cfg.optimizer.get("fused") else "--no-fused"]
     return recipe + (["--batchnorm"] if cfg.regularization.batchnorm else ["--no-batchnorm"])
 
 

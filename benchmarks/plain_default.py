@@ -66,6 +66,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=3e-3, help="cosine's start lr, one-cycle's peak lr")
     parser.add_argument("--schedule", choices=["cosine", "onecycle"], default="cosine", help="stepped every batch")
     parser.add_argument("--batchnorm", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--fused", action=argparse.BooleanOptionalAction, default=True, help="torch's fused Adam")
     parser.add_argument("--val-size", type=int, default=5000)
     args = parser.parse_args()
 
@@ -78,7 +79,7 @@ def main() -> None:
     scale, shift = standardize(train_x)
 
     net = mlp(args.batchnorm)
-    optimizer = getattr(torch.optim, args.optimizer)(net.parameters(), lr=args.lr, weight_decay=0.0)
+    optimizer = getattr(torch.optim, args.optimizer)(net.parameters(), lr=args.lr, weight_decay=0.0, fused=args.fused)
     steps = args.epochs * -(-len(train_y) // args.batch_size)
     if args.schedule == "cosine":  # conf/scheduler/cosine.yaml
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=0.0)

@@ -89,6 +89,19 @@ def test_first_step_follows_the_optimizer_definition(name: str) -> None:
         assert torch.allclose(p.detach() - theta, first_step(name, g), rtol=1e-4, atol=1e-7), (name, n)
 
 
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_fused_adam_is_the_default_and_steps_as_the_per_tensor_loop(name: str) -> None:
+    """`fused: true` (one kernel per parameter) changes the speed of Adam's update, not the update."""
+    fused, loop = classifier(name), classifier(name)
+    loop.hparams.optimizer = {**loop.hparams.optimizer, "fused": False}
+    assert fused.configure_optimizers().defaults["fused"] is True
+    assert not loop.configure_optimizers().defaults["fused"]
+    one_step(fused, steps=5)
+    one_step(loop, steps=5)
+    for (n, a), b in zip(fused.net.named_parameters(), loop.net.parameters(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-5, atol=1e-7), (name, n)
+
+
 def test_momentum_accumulates_velocity() -> None:
     model = classifier("momentum")
     first, second = one_step(model, steps=2)

@@ -3,7 +3,9 @@
 Both run as whole processes (interpreter start, imports, data load, fit with validation each epoch, final test),
 alternating round by round so that machine noise hits both alike. The plain script (`plain_default.py`) gets the
 recipe of the composed default config: batch size, epochs, optimizer and lr, per-step schedule, batch norm.
-Everything is written into a temporary folder (run dirs, the decoded-MNIST cache): nothing into the repo.
+trainlab runs exactly as typed, `python src/train.py` with no override (seed 0; another `--seed` or override adds
+the command-line check that any override costs), from a temporary copy of the repo's `src/` and `conf/`: its run
+dirs and decoded-MNIST cache land in the copy, nothing in the repo.
 
     TRAINLAB_DATA_DIR=../shared/data python benchmarks/default_run.py --rounds 3
 """
@@ -15,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -67,27 +70,30 @@ def main() -> None:
     args = parser.parse_args()
     if "TRAINLAB_DATA_DIR" not in os.environ:
         sys.exit("set TRAINLAB_DATA_DIR to a folder with mnist/ (e.g. ../shared/data)")
+    os.environ["TRAINLAB_DATA_DIR"] = str(Path(os.environ["TRAINLAB_DATA_DIR"]).resolve())  # the runs start elsewhere
     recipe = default_recipe([f"seed={args.seed}", *args.overrides])
     with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        cache = work / "cache"
+        copy = Path(tmp)
+        for part in ("src", "conf"):
+            shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        typed = [sys.executable, "src/train.py", *([f"seed={args.seed}"] if args.seed else []), *args.overrides]
 
-        def trainlab(name: str) -> list[str]:
-            run = [f"seed={args.seed}", f"hydra.run.dir={work / name}", f"paths.cache_dir={cache}", *args.overrides]
-            return [sys.executable, str(ROOT / "src" / "train.py"), *run]
+        def trainlab() -> tuple[float, Path]:
+            seconds, out = timed(typed, copy)
+            return seconds, Path(re.search(r"metrics written to (\S+)", out).group(1))
 
-        timed(trainlab("warmup"), work)  # decodes MNIST into the cache once; both sides then load it
-        (cache_file,) = cache.glob("mnist-*.pt")
+        trainlab()  # decodes MNIST into <copy>/data/cache once; both sides then load it
+        (cache_file,) = (copy / "data" / "cache").glob("mnist-*.pt")
         plain_cmd = [sys.executable, str(ROOT / "benchmarks" / "plain_default.py"), "--cache-file", str(cache_file)]
         plain_cmd += ["--seed", str(args.seed), *recipe]
         plain_times, ours_times, plain_accs, ours_accs = [], [], [], []
         for i in range(args.rounds):
-            seconds, out = timed(plain_cmd, work)
+            seconds, out = timed(plain_cmd, copy)
             plain_times.append(seconds)
             plain_accs.append(float(re.search(r"test acc ([0-9.]+)", out).group(1)))
-            seconds, _ = timed(trainlab(f"run{i}"), work)
+            seconds, metrics = trainlab()
             ours_times.append(seconds)
-            ours_accs.append(json.loads((work / f"run{i}" / "metrics.json").read_text())["test/acc"])
+            ours_accs.append(json.loads((copy / metrics).read_text())["test/acc"])
             print(f"round {i}: plain {plain_times[-1]:.2f} s, trainlab {ours_times[-1]:.2f} s", flush=True)
     p, t = statistics.median(plain_times), statistics.median(ours_times)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus")

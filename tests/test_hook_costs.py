@@ -32,3 +32,20 @@ def test_no_profiler_is_used_unless_one_is_asked_for(tmp_path: Path) -> None:
         pass
     asked = build_trainer(compose_train(["debug=profiler"], output_dir=tmp_path / "asked")).profiler
     assert isinstance(asked, SimpleProfiler)
+
+
+def test_step_signatures_are_cached_as_lightning_reads_them() -> None:
+    import inspect
+
+    from lightning.pytorch.utilities.signature_utils import is_param_in_hook_signature
+
+    model = Classifier(NET, [3], 2, {"_target_": "torch.optim.SGD", "lr": 0.1}, metrics={})
+    assert Classifier.training_step.__signature__ == inspect.signature(Classifier.training_step)
+    assert is_param_in_hook_signature(model.training_step, "batch_idx", min_args=2)
+
+    class NoIndex(Classifier):  # an override gets its own signature: Lightning then passes no batch_idx
+        def training_step(self, batch):
+            return super().training_step(batch, 0)
+
+    assert "__signature__" in NoIndex.training_step.__dict__
+    assert not is_param_in_hook_signature(NoIndex(NET, [3], 2, {}, metrics={}).training_step, "batch_idx", min_args=2)

@@ -43,3 +43,18 @@ def test_unimplemented_batch_hooks_are_none_and_implemented_ones_run(tmp_path) -
     )  # fmt: skip
     trainer.fit(Tiny(), data)
     assert callback.batches == 6  # 3 batches × 2 epochs: Lightning called the one hook it implements, and no other
+
+
+def test_the_trainer_skips_the_unused_batch_hooks_of_lightning_callbacks_too(tmp_path) -> None:
+    from helpers.config import compose_train
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    from trainlab.callbacks.progress import LossProgressBar
+    from trainlab.training import build_trainer
+
+    trainer = build_trainer(compose_train(output_dir=tmp_path))
+    checkpoint = next(c for c in trainer.callbacks if isinstance(c, ModelCheckpoint))
+    assert checkpoint.on_before_backward is None and checkpoint.on_train_batch_start is None
+    assert callable(checkpoint.on_train_batch_end)  # ModelCheckpoint's own (every_n_train_steps)
+    bar = next(c for c in trainer.callbacks if isinstance(c, LossProgressBar))
+    assert bar.on_before_zero_grad is None and callable(bar.on_train_batch_end)

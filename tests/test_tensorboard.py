@@ -37,3 +37,16 @@ def test_histogram_freq_zero_turns_them_off(train_run, tmp_path):
     events.Reload()
     assert events.Tags()["histograms"] == []
     assert "val/acc" in events.Tags()["scalars"]
+
+
+def test_without_tensorboard_the_histogram_batch_hooks_are_off(tmp_path):
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+
+    from trainlab.loggers.histograms import BATCH_HOOKS_USED, WeightHistograms
+
+    callback = WeightHistograms()
+    callback.setup(L.Trainer(logger=CSVLogger(tmp_path), default_root_dir=tmp_path), None, "fit")
+    assert all(getattr(callback, hook) is None for hook in BATCH_HOOKS_USED)  # Lightning skips them
+    callback.setup(L.Trainer(logger=TensorBoardLogger(tmp_path), default_root_dir=tmp_path), None, "fit")
+    assert all(callable(getattr(callback, hook)) for hook in BATCH_HOOKS_USED)

@@ -10,7 +10,7 @@ from hydra.utils import instantiate
 from torch import Tensor
 from torchmetrics import MeanMetric
 
-from trainlab.hook_costs import FastHookName
+from trainlab.hook_costs import CachedStepSignatures, FastHookName
 from trainlab.metrics import EpochMeans, build_metrics, scalars
 from trainlab.optimization import apply_decoupled_decay, build_optimizer, build_scheduler
 from trainlab.regularization import Regularization
@@ -26,7 +26,7 @@ class Objective(NamedTuple):
     penalty: Tensor | None  # λ₁‖θ‖₁ + λ₂‖θ‖²₂ (+ regularization.penalties), or None when there is none
 
 
-class Classifier(FastHookName, L.LightningModule):
+class Classifier(FastHookName, CachedStepSignatures, L.LightningModule):
     """Training of the net `net` builds for the `task`, logging per-epoch loss, accuracy and the `metrics` group.
 
     Its jobs: the objective (the task's loss from `trainlab.tasks`, penalties from `trainlab.regularization`),

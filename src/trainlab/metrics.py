@@ -59,14 +59,14 @@ class EpochMeans(torch.nn.Module):
         self._penalties: list[Tensor] = []
         self._n = self._steps = 0  # examples and steps kept: Python ints, no device op per step
 
-    @torch.no_grad()
     def update(self, loss: Tensor, logits: Tensor, target: Tensor, penalty: Tensor | None = None) -> None:
+        # No `torch.no_grad()` around this (~3 µs a step): everything kept is detached instead.
         if self.sums.device != target.device:
             self.sums = self.sums.to(target.device)
         n = len(target)
         self._losses.setdefault(n, []).append(loss.detach())
         if self.correct is not None:
-            self._correct.append(self.correct(logits, target))
+            self._correct.append(self.correct(logits, target).detach())
         if penalty is not None:
             self._penalties.append(penalty.detach())
         self._n += n

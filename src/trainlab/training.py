@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from trainlab.callbacks.divergence import NonFiniteLoss, StopOnNonFiniteLoss
 from trainlab.callbacks.interrupt import SignalFlag, StopOnSignal, TrainingInterrupted, save_last, signal_guard
+from trainlab.callbacks.lean import skip_unused_batch_hooks
 from trainlab.callbacks.loader_state import RestoreLoaderPosition
 from trainlab.callbacks.progress import console_flags
 from trainlab.checkpoints import check_same_net
@@ -102,6 +103,7 @@ def build_trainer(cfg: DictConfig, stop_flag: SignalFlag | None = None) -> L.Tra
     callbacks.append(RestoreLoaderPosition())  # a run resumed mid-epoch goes on with the very next batch
     callbacks.append(PerClassReport())  # test: per-class accuracy, macro F1, confusion matrix (confusion.png)
     callbacks += trial_callbacks(cfg)  # in an Optuna sweep's job: report to its trial, stop when pruned
+    callbacks = [skip_unused_batch_hooks(c) for c in callbacks]  # Lightning's own too (callbacks/lean.py)
     loggers = [instantiate(lg) for lg in (cfg.get("logger") or {}).values() if lg is not None]
     flags = console_flags(callbacks, cfg.trainer)  # the callbacks group's summary and bar, not Lightning's defaults
     if cfg.trainer.get("profiler") is None:

@@ -9,6 +9,8 @@ collective under DDP), so there the first bad step is recorded on the device and
 
 from __future__ import annotations
 
+import math
+
 import lightning as L
 import torch
 from torch import Tensor
@@ -43,13 +45,16 @@ class StopOnNonFiniteLoss(LeanCallback):
         self.check_every = self.requested or (1 if one_cpu else NONFINITE_CHECK_EVERY)
         self.first_bad = torch.full((), -1, dtype=torch.long, device=pl_module.device)
 
-    @torch.no_grad()
     def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: Tensor) -> None:
-        step = trainer.global_step
-        if self.check_every == 1:
-            if not torch.isfinite(loss):
-                raise NonFiniteLoss(step, trainer.current_epoch, loss.item())
+        if self.check_every == 1:  # on a CPU, reading the value is cheaper than a tensor op (~0.3 µs against ~6)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLoss(trainer.global_step, trainer.current_epoch, value)
             return
+        self.track_on_device(trainer, loss.detach())
+
+    def track_on_device(self, trainer: L.Trainer, loss: Tensor) -> None:
+        step = trainer.global_step
         assert self.first_bad is not None
         bad = ~torch.isfinite(loss) & (self.first_bad < 0)
         self.first_bad = torch.where(bad, step, self.first_bad)

@@ -5,7 +5,7 @@ Works on whichever TensorBoard loggers the run has (`logger=tensorboard` or `log
 otherwise. The gradients are those of the epoch's last batch, copied just before its optimizer step (Lightning
 clears them afterwards); the activations are the outputs of each activation layer on that batch (forward hooks
 attached for that batch only); the weights are read at the end of the epoch. Other steps cost one integer
-comparison.
+comparison, and a run without a TensorBoard logger none: its batch hooks are switched off at setup.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from trainlab.callbacks.lean import LeanCallback
 from trainlab.diagnostics.activations import ActivationHooks, last_batch
 from trainlab.diagnostics.gradients import net_of
+
+BATCH_HOOKS_USED = ("on_train_batch_start", "on_train_batch_end", "on_before_optimizer_step")
 
 
 class WeightHistograms(LeanCallback):
@@ -30,6 +32,16 @@ class WeightHistograms(LeanCallback):
         self._grads: dict[str, torch.Tensor] = {}
         self._activations: dict[str, torch.Tensor] = {}
         self._hooks: ActivationHooks | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        # Nothing to record (no TensorBoard logger, or histogram_freq=0): the batch hooks are None for this run, so
+        # Lightning does not call them (`callbacks/lean.py`); with one they are the class's methods again.
+        idle = not self.histogram_freq or not any(isinstance(lg, TensorBoardLogger) for lg in trainer.loggers)
+        for hook in BATCH_HOOKS_USED:
+            if idle:
+                setattr(self, hook, None)
+            else:
+                self.__dict__.pop(hook, None)
 
     def _active(self, trainer: L.Trainer) -> bool:
         return (

@@ -101,6 +101,10 @@ def main() -> None:
     print(f"plain script:       median {p:.2f} s wall, test acc {' '.join(f'{a:.4f}' for a in plain_accs)}")
     print(f"python src/train.py: median {t:.2f} s wall, test acc {' '.join(f'{a:.4f}' for a in ours_accs)}")
     print(f"ratio trainlab / plain: {t / p:.2f}")
+    # Each round's own ratio: the two runs of a round are seconds apart, so a slow spell of the machine that lasts
+    # longer than a round cancels out of it, where it can move one side's median and not the other's.
+    paired = [ours / plain for plain, ours in zip(plain_times, ours_times, strict=True)]
+    print(f"round by round: median {statistics.median(paired):.2f} ({min(paired):.2f}–{max(paired):.2f})")
 
 
 if __name__ == "__main__":

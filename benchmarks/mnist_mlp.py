@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from hydra import compose, initialize_config_dir
 from lightning.pytorch.callbacks import Callback
 
+from trainlab.console import quiet_known_noise
 from trainlab.diagnostics import plots
 from trainlab.training import build_model, build_trainer
 
@@ -123,13 +124,16 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile both sides: top N functions")
     parser.add_argument("overrides", nargs="*", help="trainlab config overrides, e.g. trainer/accelerator=gpu")
     args = parser.parse_args()
-    logging.getLogger("lightning").setLevel(logging.WARNING)
+    for name in ("lightning", "lightning.pytorch"):  # Lightning's hardware lines on every Trainer
+        logging.getLogger(name).setLevel(logging.WARNING)
+    quiet_known_noise()  # Lightning's ads and known-harmless warnings, filtered as `python src/train.py` does
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = compose_config(run_dir, args.overrides)
-        plain, ours = [], []
+        plain, ours, paired = [], [], []
         for _ in range(args.rounds):
             plain += plain_epochs(cfg, args.epochs)
             ours += trainlab_epochs(cfg, args.epochs)
+            paired.append(statistics.median(ours[-args.epochs :]) / statistics.median(plain[-args.epochs :]))
         if args.profile:
             profile_step(cfg, plain_epochs, "plain", args.profile)
             profile_step(cfg, trainlab_epochs, "trainlab", args.profile)
@@ -138,6 +142,8 @@ def main() -> None:
     print(f"plain epochs (s):    {' '.join(f'{x:.3f}' for x in plain)}")
     print(f"trainlab epochs (s): {' '.join(f'{x:.3f}' for x in ours)}")
     print(f"median epoch: plain {p:.3f} s, trainlab {t:.3f} s, ratio {t / p:.3f}")
+    # Each round's ratio of medians: a slow spell of the machine longer than a round cancels out of it.
+    print(f"round by round: median {statistics.median(paired):.3f} ({min(paired):.3f}–{max(paired):.3f})")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,20 @@ def test_non_finite_loss_stops_with_the_step_and_causes(train_run, tmp_path: Pat
 def test_a_diverged_job_fails_and_the_sweep_goes_on(run_entry, tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
     result = run_entry("train", "-m", *QUICK, "optimizer=sgd", "optimizer.lr=1e6,0.05", f"hydra.sweep.dir={sweep}")
-    assert result.returncode != 0  # the sweep reports its failed job at the end
-    assert "training diverged" in result.stderr
     statuses = {p.parent.name: json.loads(p.read_text())["status"] for p in sweep.glob("*/metrics.json")}
     assert statuses == {"0": "diverged", "1": "completed"}  # job 1 ran after job 0 diverged
     assert json.loads((sweep / "1" / "metrics.json").read_text())["test/acc"] > 0.3
+    # The summary still comes, the diverged job last; then one line, exit 1, and none of Hydra's job-error lines.
+    table = result.stdout[result.stdout.index("sweep summary: 2 jobs") :].splitlines()
+    assert table[2].split()[:3] == ["1", "1", "optimizer.lr=0.05"] and table[3].split() == [
+        "-",
+        "0",
+        "optimizer.lr=1000000.0",
+        "diverged",
+    ]
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert errors[0].startswith("error: training diverged: the training loss is")
+    assert errors[1:] == [
+        "error: 1 of 2 jobs diverged: job 0 (optimizer.lr=1000000.0); each job's metrics.json says where"
+    ]
+    assert result.returncode == 1

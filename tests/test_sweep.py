@@ -169,3 +169,26 @@ def test_init_by_activation_sweep_runs_every_job(run_entry, tmp_path: Path) -> N
     assert acc["zeros", "relu"] < 0.2
     assert acc["he", "relu"] > 0.8 and acc["he", "sigmoid"] > 0.5
     assert acc["zeros", "sigmoid"] < acc["he", "sigmoid"]
+
+
+@pytest.mark.parametrize("sweeper", ["basic", "optuna"])
+def test_a_grid_sweep_with_a_diverged_job_ends_with_one_line_and_exit_1(sweeper: str, tmp_path: Path, capsys) -> None:
+    from trainlab.sweep_summary import SweepSummary
+
+    fake_job(tmp_path, 0, ["optimizer.lr=10", "seed=1"], {"status": "diverged"})
+    fake_job(tmp_path, 1, ["optimizer.lr=0.01", "seed=1"], {"val/acc_best": 0.9, "status": "completed"})
+    target = {
+        "basic": "hydra._internal.core_plugins.basic_sweeper.BasicSweeper",
+        "optuna": "hydra_plugins.trainlab_optuna_sweeper.optuna_sweeper.OptunaSweeper",
+    }[sweeper]
+    config = OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path)}, "sweeper": {"_target_": target}}})
+    if sweeper == "optuna":  # its own failure policy decides (max_failure_rate): the summary only
+        SweepSummary().on_multirun_end(config=config)
+    else:
+        with pytest.raises(SystemExit) as stop:
+            SweepSummary().on_multirun_end(config=config)
+        assert stop.value.code == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-2].split() == ["-", "0", "optimizer.lr=10", "diverged"]
+    expected = "error: 1 of 2 jobs diverged: job 0 (optimizer.lr=10); each job's metrics.json says where\n"
+    assert err == (expected if sweeper == "basic" else "")

@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 SUMMARY_FILE = "summary.csv"
 
@@ -128,12 +129,32 @@ def summarize(sweep_dir: Path, metric: str) -> str:
     )
 
 
+def diverged_line(sweep_dir: Path) -> str | None:
+    """One line naming the sweep's diverged jobs and their swept overrides, or None when none diverged."""
+    jobs = read_jobs(sweep_dir)
+    bad = [(job, changed) for job, changed in zip(jobs, swept(jobs), strict=True) if job.status == "diverged"]
+    if not bad:
+        return None
+    named = ", ".join(f"job {job.dir.name} ({' '.join(changed) or 'no swept override'})" for job, changed in bad)
+    return f"error: {len(bad)} of {len(jobs)} jobs diverged: {named}; each job's metrics.json says where"
+
+
 class SweepSummary(Callback):
-    """Prints the ranked table of a sweep's jobs when the sweep ends, and writes it as `summary.csv`."""
+    """Prints the ranked table of a sweep's jobs when the sweep ends, and writes it as `summary.csv`.
+
+    A grid or list sweep (Hydra's basic sweeper, any launcher) in which a job diverged then ends with one line and
+    exit 1; the Optuna sweeper has its own failure policy (`hydra.sweeper.max_failure_rate`).
+    """
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(str(config.hydra.sweep.dir))
-        if sweep_dir.is_dir():
-            report = summarize(sweep_dir, str(config.get("optimized_metric") or "val/acc_best"))
-            if report:
-                print(report, flush=True)
+        if not sweep_dir.is_dir():
+            return
+        report = summarize(sweep_dir, str(config.get("optimized_metric") or "val/acc_best"))
+        if report:
+            print(report, flush=True)
+        sweeper = str(OmegaConf.select(config, "hydra.sweeper._target_", default=""))
+        if sweeper.endswith(".BasicSweeper") and (line := diverged_line(sweep_dir)):
+            # Exit here: Hydra turns a callback's exception into a warning, and the sweep would end with 0.
+            print(line, file=sys.stderr, flush=True)
+            sys.exit(1)

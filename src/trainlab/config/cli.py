@@ -47,7 +47,8 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
     A single run that fails this way before it produced anything leaves no run dir behind (`remove_unused_run_dir`).
     The traceback is for developers: set HYDRA_FULL_ERROR=1 to see it. A run stopped by SIGINT/SIGTERM (its state
     saved in last.ckpt) exits with 128 + the signal number. A diverged job of a multirun sweep is reported and
-    re-raised, so Hydra counts that job as failed and goes on with the others.
+    returns None: its metrics.json says "diverged", the sweep goes on with the other jobs, and the sweep summary
+    lists it (`trainlab.sweep_summary`; the Optuna sweeper counts it as a failed trial).
     """
     try:
         if cfg is not None:
@@ -66,7 +67,9 @@ def run_reporting_errors(task: Callable[[], T], cfg: DictConfig | None = None) -
                 raise
             print(f"error: {user_error}", file=sys.stderr)
             if getattr(user_error, "fails_job_only", False) and is_multirun():
-                raise user_error from None
+                # Not raised: Hydra's basic sweeper would re-raise it once the batch of jobs ends, before the
+                # summary, with its own "Error executing job" lines.
+                return None  # type: ignore[return-value]
             sys.exit(2)
         message = lightning_complaint(err)
         if message is None or full_error():

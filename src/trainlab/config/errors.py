@@ -24,7 +24,8 @@ class TrainingInterrupted(Exception):
 
 
 class Diverged(UserError, CompactHydraException):
-    """Training stopped at the first NaN or inf loss. In a multirun sweep only that job fails; when the sweep ends,
-    Hydra reports the failed job in one line (a CompactHydraException: its message, no traceback) and exits 1."""
+    """Training stopped at the first NaN or inf loss. In a multirun sweep only that job ends (its metrics.json says
+    "diverged"); the sweep goes on, its summary lists the job last, and a grid sweep then exits 1 with one line
+    (`trainlab.sweep_summary`); the Optuna sweeper counts it as a failed trial."""
 
     fails_job_only = True

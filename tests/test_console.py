@@ -223,3 +223,17 @@ def test_trainer_flags_follow_the_callbacks_group(monkeypatch) -> None:
     assert progress.console_flags([], {}) == {"enable_model_summary": False, "enable_progress_bar": True}
     assert progress.console_flags([LossProgressBar()], {}) == {"enable_model_summary": False}
     assert progress.console_flags([], {"enable_model_summary": True, "enable_progress_bar": False}) == {}
+
+
+def test_the_terminal_table_folds_a_long_path_instead_of_cutting_it(monkeypatch, capsys, tmp_path) -> None:
+    from trainlab import outputs
+
+    monkeypatch.setattr(outputs, "is_terminal", lambda: True)
+    monkeypatch.setenv("COLUMNS", "60")
+    path = "/very/long/folder/" * 6 + "epoch_002.ckpt"
+    outputs.print_summary("trainlab: final metrics", {"test/acc": 0.98, "ckpt_best": path}, tmp_path / "m.json")
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert "".join(
+        line.strip("│ ") for line in out.splitlines() if "/" in line and "metrics written" not in line
+    ).endswith("epoch_002.ckpt")

@@ -103,3 +103,20 @@ def test_a_relative_path_is_taken_from_the_callers_folder(tmp_path: Path, monkey
     plots.write(Path("curves.png"), plots.learning_curves, ROWS, 1)
     plots.wait()
     assert (tmp_path / "curves.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_other_ranks_of_a_multi_process_run_start_no_drawing_process(tmp_path: Path) -> None:
+    code = (
+        "from pathlib import Path\n"
+        "from trainlab.diagnostics import drawer, plots\n"
+        "drawer.start()\n"
+        f"plots.write(Path({str(tmp_path / 'c.png')!r}), plots.learning_curves, {ROWS!r}, 1)\n"
+        "plots.wait()\n"
+        "print(drawer._drawer is None)\n"
+    )
+    for rank, started in (("1", False), ("0", True)):
+        env = {**os.environ, "LOCAL_RANK": rank}
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+        assert done.stdout.split() == [str(not started)], (rank, done.stdout, done.stderr)
+        assert (tmp_path / "c.png").read_bytes().startswith(b"\x89PNG")  # rank 1 drew it in-process, if asked
+        (tmp_path / "c.png").unlink()

@@ -77,6 +77,8 @@ def print_summary(title: str, metrics: Mapping[str, Any], path: Path) -> None:
         print("\n".join([title, *(f"  {key:<{width}}  {value}" for key, value in rows), f"metrics written to {path}"]))
         return
     table = Table(title=title, show_header=False)
+    table.add_column()
+    table.add_column(overflow="fold")  # a long value (ckpt_best's path) goes on over lines, never cut with "…"
     for row in rows:
         table.add_row(*row)
     console = Console()

@@ -107,11 +107,21 @@ _failed = False  # the process could not start: draw in this one from now on
 _pending: list[Job] = []  # submitted, not yet answered, in order
 
 
+# Set by Lightning (and SLURM, torchrun) in the processes of a multi-process run; rank 0 has none or "0".
+RANK_VARIABLES = ("RANK", "LOCAL_RANK", "SLURM_PROCID")
+
+
+def other_rank() -> bool:
+    """Whether this is a process other than rank 0 of a multi-process run, which draws nothing."""
+    return any(os.environ.get(name, "0") not in ("", "0") for name in RANK_VARIABLES)
+
+
 def start() -> None:
     """Start the drawing process now, if it is not running, so that it imports matplotlib while this one imports
-    torch (the entry points call this once the config is known to draw something)."""
+    torch (the entry points call this once the config is known to draw something). Not on the other ranks of a
+    multi-process run: only rank 0 draws (a PNG asked of them all the same is drawn in-process)."""
     global _drawer, _failed
-    if _drawer is not None or _failed:
+    if _drawer is not None or _failed or other_rank():
         return
     try:
         _drawer = Drawer()

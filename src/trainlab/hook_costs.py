@@ -15,7 +15,9 @@ And before each training, validation and test step it asks whether the step meth
 the 2-core VM). `CachedStepSignatures` stores each step method's signature on the function (`__signature__`, which
 `inspect` reads first: ~6 µs), once per class.
 
-Together about 0.15 ms of a default MNIST step's ~3.5 ms (`benchmarks/README.md`, `mnist_mlp.py`).
+With these and `callbacks/lean.py`, a training step of `benchmarks/mnist_mlp.py --profile` makes 1,721 Python
+calls, where Lightning's loop around a bare LightningModule makes 1,923 and a plain PyTorch loop 290
+(`benchmarks/README.md`).
 """
 
 from __future__ import annotations

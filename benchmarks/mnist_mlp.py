@@ -8,6 +8,9 @@ would (default callbacks, CSV logger, progress bar); its epoch time is measured 
 training batch, so validation is not counted.
 
     TRAINLAB_DATA_DIR=../shared/data python benchmarks/mnist_mlp.py --epochs 5
+
+`--lightning` adds a third side, the plain loop's step under a bare `L.Trainer`: what Lightning's own loop costs,
+apart from trainlab's callbacks, logger and metrics.
 """
 
 from __future__ import annotations
@@ -100,6 +103,39 @@ def plain_epochs(cfg, epochs: int) -> list[float]:
     return times
 
 
+class BareModule(L.LightningModule):
+    """The plain loop's step as a LightningModule and nothing more: what Lightning's own loop costs."""
+
+    def __init__(self, net: torch.nn.Module, lr: float, fused: bool) -> None:
+        super().__init__()
+        self.net, self.lr, self.fused = net, lr, fused
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        return F.cross_entropy(self.net(x), y)
+
+    def configure_optimizers(self):
+        return torch.optim.Adam(self.net.parameters(), lr=self.lr, fused=self.fused)
+
+
+def lightning_epochs(cfg, epochs: int) -> list[float]:
+    """`--lightning`: the same net, batches and Adam under a bare `L.Trainer` (no callbacks of trainlab's, no
+    logger, checkpoint, progress bar or validation)."""
+    from hydra.utils import instantiate
+
+    L.seed_everything(0, verbose=False)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    module = BareModule(build_model(cfg, datamodule).net, cfg.optimizer.lr, bool(cfg.optimizer.get("fused")))
+    timer = EpochTimer()
+    trainer = L.Trainer(
+        max_epochs=epochs, callbacks=[timer], logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0, default_root_dir=cfg.paths.output_dir,
+    )  # fmt: skip
+    trainer.fit(module, train_dataloaders=datamodule.train_dataloader())
+    return timer.times
+
+
 def profile_step(cfg, run, label: str, top: int) -> None:
     """Python function calls per training step (deterministic, unlike wall time) and where the time goes."""
 
@@ -122,6 +158,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=2, help="alternations of plain and trainlab runs")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="also profile both sides: top N functions")
+    parser.add_argument("--lightning", action="store_true", help="a third side: the plain step under a bare Trainer")
     parser.add_argument("overrides", nargs="*", help="trainlab config overrides, e.g. trainer/accelerator=gpu")
     args = parser.parse_args()
     for name in ("lightning", "lightning.pytorch"):  # Lightning's hardware lines on every Trainer
@@ -129,21 +166,29 @@ def main() -> None:
     quiet_known_noise()  # Lightning's ads and known-harmless warnings, filtered as `python src/train.py` does
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = compose_config(run_dir, args.overrides)
-        plain, ours, paired = [], [], []
+        sides = {"plain": plain_epochs, "trainlab": trainlab_epochs}
+        if args.lightning:
+            sides["lightning"] = lightning_epochs
+        epochs: dict[str, list[float]] = {side: [] for side in sides}
+        paired: dict[str, list[float]] = {side: [] for side in sides if side != "plain"}
         for _ in range(args.rounds):
-            plain += plain_epochs(cfg, args.epochs)
-            ours += trainlab_epochs(cfg, args.epochs)
-            paired.append(statistics.median(ours[-args.epochs :]) / statistics.median(plain[-args.epochs :]))
+            for side, run in sides.items():
+                epochs[side] += run(cfg, args.epochs)
+            plain_round = statistics.median(epochs["plain"][-args.epochs :])
+            for side in paired:  # each round's ratio of medians
+                paired[side].append(statistics.median(epochs[side][-args.epochs :]) / plain_round)
         if args.profile:
-            profile_step(cfg, plain_epochs, "plain", args.profile)
-            profile_step(cfg, trainlab_epochs, "trainlab", args.profile)
-    p, t = statistics.median(plain), statistics.median(ours)
+            for side, run in sides.items():
+                profile_step(cfg, run, side, args.profile)
+    p = statistics.median(epochs["plain"])
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus, torch {torch.__version__}")
-    print(f"plain epochs (s):    {' '.join(f'{x:.3f}' for x in plain)}")
-    print(f"trainlab epochs (s): {' '.join(f'{x:.3f}' for x in ours)}")
-    print(f"median epoch: plain {p:.3f} s, trainlab {t:.3f} s, ratio {t / p:.3f}")
-    # Each round's ratio of medians: a slow spell of the machine longer than a round cancels out of it.
-    print(f"round by round: median {statistics.median(paired):.3f} ({min(paired):.3f}–{max(paired):.3f})")
+    for side, times in epochs.items():
+        print(f"{side + ' epochs (s):':21s}{' '.join(f'{x:.3f}' for x in times)}")
+    for side, ratios in paired.items():
+        t = statistics.median(epochs[side])
+        print(f"median epoch: plain {p:.3f} s, {side} {t:.3f} s, ratio {t / p:.3f}")
+        # A slow spell of the machine longer than a round cancels out of a round's own ratio.
+        print(f"  round by round: median {statistics.median(ratios):.3f} ({min(ratios):.3f}–{max(ratios):.3f})")
 
 
 if __name__ == "__main__":
